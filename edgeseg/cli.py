@@ -1,0 +1,219 @@
+"""edgeseg command line: train | process | live | eval | info. Heavy imports happen lazily."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import EdgeSegError
+
+log = logging.getLogger("edgeseg")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", help="an .onnx model (default: the bundled model)")
+    g.add_argument("--precision", choices=("fp32", "fp16", "int8"), help="variant (default: the fastest here)")
+    g.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
+    g.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (default: one per core)")
+    g.add_argument("--input-size", help="for a model without edgeseg metadata: its input HxW")
+    g.add_argument("--colour", choices=("RGB", "BGR"), default="RGB", help="with --input-size: channel order")
+    g.add_argument("--mean", default="0,0,0", help="with --input-size: per-channel mean after /255")
+    g.add_argument("--std", default="1,1,1", help="with --input-size: per-channel std after /255")
+    g.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
+
+
+def add_effect_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("effect")
+    g.add_argument("--effect", default="blur", choices=("blur", "replace", "mask", "none"))
+    g.add_argument("--blur", type=float, default=12.0, help="blur strength (sigma in 720p pixels)")
+    g.add_argument("--background", help="image or video for --effect replace")
+    g.add_argument("--feather", type=float, default=4.0, help="edge softness in 720p pixels")
+    g.add_argument("--feather-direction", default="centred", choices=("centred", "outward", "inward"))
+    g.add_argument("--no-temporal", action="store_true", help="turn temporal smoothing off")
+    g.add_argument("--mask-every", type=int, default=1, help="run the model every N frames")
+    g.add_argument("--stats-json", help="write frames, ms/frame median/p90 and per-stage p50/p90 here")
+
+
+def segmenter_options(args):
+    from .meta import ModelMeta
+    from .segmenter import SegmenterOptions
+    meta = None
+    if args.input_size:
+        from .errors import ConfigError
+        try:
+            h, w = (int(v) for v in args.input_size.lower().split("x"))
+            mean = tuple(float(v) for v in args.mean.split(","))
+            std = tuple(float(v) for v in args.std.split(","))
+        except ValueError:
+            raise ConfigError("--input-size is HxW (e.g. 144x256); --mean and --std are three numbers a,b,c") from None
+        meta = ModelMeta(input_hw=(h, w), adaptive=False, colour=args.colour, mean=mean, std=std, name="custom")
+    return SegmenterOptions(model_path=args.model, precision=args.precision, provider=args.provider,
+                            threads=args.threads, refine=not args.no_refine, meta=meta)
+
+
+def build_pipeline(args):
+    from .pipeline import Pipeline, PipelineOptions
+    opts = PipelineOptions(segmenter=segmenter_options(args), effect=args.effect, blur_strength=args.blur,
+                           background=args.background, feather_px=args.feather,
+                           feather_direction=args.feather_direction, temporal=not args.no_temporal,
+                           mask_every=args.mask_every)
+    return Pipeline(opts)
+
+
+def cmd_process(args) -> int:
+    from .sources import open_source
+    from .video import run_process
+    source = open_source(args.input, mirror=False)
+    pipeline = build_pipeline(args)
+    res = run_process(pipeline, source, args.output, progress=not args.quiet, stats_json=args.stats_json)
+    s = res.summary
+    print(f"{res.frames} frames -> {args.output} ({res.stopped_by}); pipeline {s['ms_per_frame_median']:.2f} ms/frame "
+          f"median, {s['ms_per_frame_p90']:.2f} ms p90; on {pipeline.segmenter.provider}")
+    return 0 if res.stopped_by == "end" else 1
+
+
+def cmd_live(args) -> int:
+    from .errors import SourceError
+    from .sources import open_source, parse_size
+    from .video import run_live
+    try:
+        source = open_source(args.source, parse_size(args.size), args.fps, args.mirror, repeat_images=True)
+    except SourceError as exc:
+        if str(args.source).isdigit():
+            raise SourceError(f"{exc}. No camera here? Try --source demo, --source FILE.mp4 or --source URL") from None
+        raise
+    pipeline = build_pipeline(args)
+    res = run_live(pipeline, source, args.headless, args.max_frames, args.output, args.virtual_cam, args.stats_json)
+    print(f"stopped ({res.stopped_by}) after {res.frames} frames, {res.fps:.1f} fps on {pipeline.segmenter.provider}")
+    print(pipeline.timings.format())
+    return 1 if res.stopped_by == "source-lost" else 0
+
+
+def cmd_eval(args) -> int:
+    import csv
+    from .evaluate import evaluate, image_mask_pairs
+    from .segmenter import Segmenter
+    pairs = image_mask_pairs(args.images, args.masks)
+    with Segmenter(segmenter_options(args)) as seg:
+        rows, summary = evaluate(seg, pairs, args.limit)
+    text = json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    if args.per_image:
+        with open(args.per_image, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["image", "person_iou", "background_iou", "miou", "boundary_f"])
+            w.writeheader()
+            w.writerows(rows)
+    return 0
+
+
+def cmd_info(args) -> int:
+    import dataclasses
+    from .session import Session
+    sess = Session(args.model, "cpu")
+    info = {"file": str(sess.path), "kb": round(sess.path.stat().st_size / 1024, 1),
+            "input": {"name": sess.input_name, "shape": sess._sess.get_inputs()[0].shape},
+            "output": {"name": sess.output_name, "shape": sess._sess.get_outputs()[0].shape},
+            "meta": dataclasses.asdict(sess.meta)}
+    print(json.dumps(info, indent=1, default=str))
+    return 0
+
+
+def cmd_train(args) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise EdgeSegError("training needs PyTorch: pip install 'edgeseg[train]' (see README for the CPU build)") from None
+    from .train.config import load_config
+    from .train.loop import require_data, train
+    cfg = load_config(args.config)
+    if args.data:
+        cfg.data = args.data
+    if args.epochs:
+        cfg.epochs = args.epochs
+    if args.batch_size:
+        cfg.batch_size = args.batch_size
+    if args.samples_per_epoch:
+        cfg.samples_per_epoch = args.samples_per_epoch
+    require_data(cfg.data)
+    summary = train(cfg, args.out, resume=args.resume)
+    print(json.dumps(summary, indent=1))
+    print(f"\nnext: python -m export {Path(args.out) / 'best.pt'} --out {Path(args.out) / 'export'} "
+          f"--precision fp32,fp16,int8 --val DIR --calib DIR")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edgeseg", description="On-device portrait segmentation.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("process", help="an image or video file -> blurred/replaced/mask output")
+    sp.add_argument("input")
+    sp.add_argument("-o", "--output", required=True, help="image, .mp4, or a folder (with --effect mask)")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_model_args(sp)
+    add_effect_args(sp)
+    sp.set_defaults(func=cmd_process)
+
+    sp = sub.add_parser("live", help="camera/stream/file/demo -> window, file or virtual camera")
+    sp.add_argument("--source", default="0", help="camera index, video file, URL, image, or 'demo'")
+    sp.add_argument("--headless", action="store_true", help="no window; print FPS")
+    sp.add_argument("--max-frames", type=int, default=0)
+    sp.add_argument("--output", help="also write the result to this .mp4")
+    sp.add_argument("--virtual-cam", action="store_true", help="send to a virtual camera (virtualcam extra)")
+    sp.add_argument("--size", help="capture size WxH")
+    sp.add_argument("--fps", type=float, help="capture frame rate to ask the camera for")
+    sp.add_argument("--mirror", action="store_true")
+    add_model_args(sp)
+    add_effect_args(sp)
+    sp.set_defaults(func=cmd_live)
+
+    sp = sub.add_parser("eval", help="accuracy on images/ + masks/")
+    sp.add_argument("--images", required=True)
+    sp.add_argument("--masks", required=True)
+    sp.add_argument("--json", help="also write the summary JSON here")
+    sp.add_argument("--per-image", help="write per-image scores to this CSV")
+    sp.add_argument("--limit", type=int, default=0)
+    add_model_args(sp)
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("info", help="print a model's metadata")
+    sp.add_argument("model")
+    sp.set_defaults(func=cmd_info)
+
+    sp = sub.add_parser("train", help="train a model (train extra)")
+    sp.add_argument("--config", help="YAML config, e.g. configs/default.yaml")
+    sp.add_argument("--data", action="append", help="folder with images/ and masks/ (repeatable)")
+    sp.add_argument("--out", required=True, help="run folder for checkpoints and reports")
+    sp.add_argument("--epochs", type=int)
+    sp.add_argument("--batch-size", type=int)
+    sp.add_argument("--samples-per-epoch", type=int)
+    sp.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    sp.set_defaults(func=cmd_train)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(message)s" if args.debug else "%(message)s")
+    try:
+        return args.func(args)
+    except EdgeSegError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

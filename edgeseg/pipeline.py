@@ -1,0 +1,195 @@
+"""Pipeline: frame -> mask -> effect, with stage timings. What `edgeseg live` and apps call."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .compose import Compositor, cover_resize
+from .errors import ConfigError, EdgeSegError, choices_error
+from .postprocess import FEATHER_DIRECTIONS, TemporalSmoother, feather
+from .preprocess import as_bgr_uint8
+from .segmenter import Segmenter, SegmenterOptions, WorkMask
+from .timing import StageTimes
+
+EFFECTS = ("blur", "replace", "mask", "none")
+
+
+@dataclass
+class PipelineOptions:
+    """Everything between the mask and the output frame. Defaults are tuned for webcams."""
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+    effect: str = "blur"                   # blur | replace | mask | none
+    blur_strength: float = 12.0            # Gaussian sigma, in pixels of a 720p frame
+    background: str | Path | np.ndarray | None = None   # image or video for 'replace'
+    feather_px: float = 4.0                # soft edge width, in pixels of a 720p frame
+    feather_direction: str = "centred"     # centred | outward | inward
+    temporal: bool = True                  # confidence-weighted temporal smoothing
+    temporal_base: float = 0.25
+    temporal_gain: float = 3.0
+    scene_cut: float = 0.25
+    mask_every: int = 1                    # run the model every N frames, reuse the mask between
+    blur_downscale: int = 4                # the blur runs at 1/N resolution
+
+    def validate(self) -> None:
+        if self.effect not in EFFECTS:
+            raise choices_error("effect", self.effect, EFFECTS)
+        if self.feather_direction not in FEATHER_DIRECTIONS:
+            raise choices_error("feather direction", self.feather_direction, FEATHER_DIRECTIONS)
+        if self.mask_every < 1:
+            raise ConfigError(f"mask_every must be ≥ 1, got {self.mask_every}")
+        if self.blur_strength < 0 or self.feather_px < 0:
+            raise ConfigError("blur_strength and feather_px must be ≥ 0")
+        if self.effect == "replace" and self.background is None:
+            raise ConfigError("effect 'replace' needs a background: --background IMAGE_OR_VIDEO")
+
+
+class Background:
+    """A replacement background: a still image or a looping video, scaled to cover the frame."""
+
+    def __init__(self, source: str | Path | np.ndarray):
+        self._cap = None
+        self._still: np.ndarray | None = None
+        self._cache: tuple[tuple[int, int], np.ndarray] | None = None
+        if isinstance(source, np.ndarray):
+            self._still = as_bgr_uint8(source)
+            return
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise ConfigError(f"background {path} not found; pass an image or video file")
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is not None:
+            self._still = img
+            return
+        self._cap = cv2.VideoCapture(str(path))
+        if not self._cap.isOpened():
+            raise ConfigError(f"background {path} is neither a readable image nor a video")
+
+    def frame(self, hw: tuple[int, int]) -> np.ndarray:
+        if self._still is not None:
+            if self._cache is None or self._cache[0] != hw:
+                self._cache = (hw, cover_resize(self._still, hw))
+            return self._cache[1]
+        ok, img = self._cap.read()
+        if not ok:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, img = self._cap.read()
+            if not ok:
+                raise EdgeSegError("background video gives no frames; use another file")
+        return cover_resize(img, hw)
+
+
+class Pipeline:
+    """Applies an effect behind the person in each frame.
+
+    `process(frame)` returns the output frame; its buffer is reused on the next call, so copy it
+    if you keep it. `mask` holds the last full-resolution alpha (uint8). A Pipeline keeps state
+    between frames (temporal smoothing), so use one per video stream and per thread: calling one
+    from two threads at once raises EdgeSegError.
+    """
+
+    def __init__(self, options: PipelineOptions | None = None, segmenter: Segmenter | None = None):
+        self.options = opts = options or PipelineOptions()
+        opts.validate()
+        self.segmenter = segmenter or Segmenter(opts.segmenter)
+        self._owns_segmenter = segmenter is None
+        self.timings = StageTimes()
+        self.smoother = TemporalSmoother(opts.temporal_base, opts.temporal_gain, opts.scene_cut)
+        self.compositor = Compositor(opts.blur_downscale)
+        self.background = Background(opts.background) if opts.background is not None else None
+        self._busy = threading.Lock()
+        self._index = 0
+        self._work: WorkMask | None = None
+        self._alpha: np.ndarray | None = None
+        self._out: np.ndarray | None = None
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_segmenter and self.segmenter is not None:
+            self.segmenter.close()
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The last alpha mask, uint8 H×W at frame resolution (0 = background, 255 = person)."""
+        return self._alpha
+
+    def set_effect(self, effect: str) -> None:
+        if effect not in EFFECTS:
+            raise choices_error("effect", effect, EFFECTS)
+        if effect == "replace" and self.background is None:
+            raise ConfigError("effect 'replace' needs a background: --background IMAGE_OR_VIDEO")
+        self.options.effect = effect
+
+    def reset(self) -> None:
+        """Forget temporal state (call between unrelated videos)."""
+        self.smoother.reset()
+        self._work, self._index = None, 0
+
+    def process(self, frame: np.ndarray) -> np.ndarray:
+        """Segment and composite one frame. Returns uint8 BGR of the frame's size.
+
+        Raises:
+            FrameError: unusable frame. EdgeSegError: used from two threads at once.
+        """
+        if not self._busy.acquire(blocking=False):
+            raise EdgeSegError("this Pipeline is already processing a frame in another thread; "
+                               "create one Pipeline per thread (they can share nothing but the model file)")
+        try:
+            return self._process(frame)
+        finally:
+            self._busy.release()
+
+    def _process(self, frame: np.ndarray) -> np.ndarray:
+        opts, times = self.options, self.timings
+        t_start = time.perf_counter()
+        frame = as_bgr_uint8(frame)
+        h, w = frame.shape[:2]
+        if opts.effect == "none":
+            self._out = _reuse(self._out, frame.shape)
+            np.copyto(self._out, frame)
+            times.add_frame((time.perf_counter() - t_start) * 1e3)
+            return self._out
+        stage: dict[str, float] = {}
+        fresh = self._work is None or self._index % opts.mask_every == 0 or self._work.frame_hw != (h, w)
+        if fresh:
+            self._work = self.segmenter.segment_work(frame, stage)
+        self._index += 1
+        t = time.perf_counter()
+        mask = self._work.mask
+        if fresh and opts.temporal:
+            mask = self.smoother(mask)
+        scale = max(mask.shape) / 1280.0        # feather is given in 720p pixels
+        mask = feather(mask, opts.feather_px * scale, opts.feather_direction) if opts.feather_px else mask
+        mask_u8 = cv2.convertScaleAbs(mask, alpha=255.0)
+        self._alpha = cv2.resize(mask_u8, (w, h), dst=_reuse(self._alpha, (h, w)), interpolation=cv2.INTER_LINEAR)
+        stage["postprocess"] = stage.get("postprocess", 0.0) + (time.perf_counter() - t) * 1e3
+        t = time.perf_counter()
+        self._out = _reuse(self._out, frame.shape)
+        if opts.effect == "mask":
+            cv2.cvtColor(self._alpha, cv2.COLOR_GRAY2BGR, dst=self._out)
+        else:
+            if opts.effect == "blur":
+                d = opts.blur_downscale
+                small = cv2.resize(mask, (max(1, w // d), max(1, h // d)), interpolation=cv2.INTER_AREA)
+                bg = self.compositor.blurred_background(frame, small, opts.blur_strength * max(h, w) / 1280.0)
+            else:
+                bg = self.background.frame((h, w))
+            self.compositor.blend(frame, bg, self._alpha, out=self._out)
+        stage["composite"] = (time.perf_counter() - t) * 1e3
+        for k, v in stage.items():
+            times.add(k, v)
+        times.add_frame((time.perf_counter() - t_start) * 1e3)
+        return self._out
+
+
+def _reuse(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    return buf if buf is not None and buf.shape == shape else np.empty(shape, np.uint8)

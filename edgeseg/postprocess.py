@@ -1,0 +1,116 @@
+"""Pure numpy/cv2 mask post-processing: un-letterbox, edge-aware refinement, feather, temporal.
+
+All functions take and return float32 masks in [0, 1] unless stated.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import ConfigError, choices_error
+from .preprocess import Letterbox
+
+FEATHER_DIRECTIONS = ("centred", "outward", "inward")
+
+
+def crop_letterbox(canvas_mask: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """The part of a canvas-sized mask that covers the frame (a view)."""
+    return canvas_mask[lb.top:lb.top + lb.height, lb.left:lb.left + lb.width]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, subsample: int = 2) -> np.ndarray:
+    """Fast guided filter (He & Sun 2015) with a gray guide: src's edges snap to the guide's.
+
+    guide: H×W float32 gray in [0,1]; src: H×W float32. The coefficients are computed at
+    1/subsample resolution and applied at full resolution.
+    """
+    h, w = guide.shape
+    if subsample > 1 and min(h, w) // subsample >= 8:
+        size = (max(1, w // subsample), max(1, h // subsample))
+        g = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+        p = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        r = max(1, radius // subsample)
+    else:
+        g, p, r = guide, src, max(1, radius)
+    k = (2 * r + 1, 2 * r + 1)
+    mean_g = cv2.boxFilter(g, -1, k)
+    mean_p = cv2.boxFilter(p, -1, k)
+    var_g = cv2.boxFilter(g * g, -1, k) - mean_g * mean_g
+    cov_gp = cv2.boxFilter(g * p, -1, k) - mean_g * mean_p
+    a = cov_gp / (var_g + eps)
+    b = mean_p - a * mean_g
+    a = cv2.boxFilter(a, -1, k)
+    b = cv2.boxFilter(b, -1, k)
+    if a.shape != guide.shape:
+        a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
+        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = cv2.multiply(a, guide)
+    cv2.add(out, b, dst=out)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def feather(mask: np.ndarray, width: float, direction: str = "centred") -> np.ndarray:
+    """Soften the mask edge over about `width` pixels.
+
+    direction: 'centred' keeps the 0.5 contour where it is; 'outward' moves the soft band
+    outside the person (the mask grows); 'inward' moves it inside (the mask shrinks).
+
+    Raises:
+        ConfigError: unknown direction (lists the valid ones) or negative width.
+    """
+    if direction not in FEATHER_DIRECTIONS:
+        raise choices_error("feather direction", direction, FEATHER_DIRECTIONS)
+    if width < 0:
+        raise ConfigError(f"feather width must be ≥ 0 px, got {width}")
+    if width < 1:
+        return mask
+    half = max(1, int(round(width / 2)))
+    if direction != "centred":
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * half + 1, 2 * half + 1))
+        mask = (cv2.dilate if direction == "outward" else cv2.erode)(mask, kernel)
+    k = 2 * half + 1
+    return cv2.blur(mask, (k, k))
+
+
+class TemporalSmoother:
+    """Confidence-weighted EMA that cuts flicker without ghosting.
+
+    Each pixel moves toward the new mask with weight w = clip(base + gain·|new − old|, base, 1):
+    small jitter (flicker) is averaged away, while a real change (motion) passes through at once,
+    so nothing lags or ghosts. A scene cut (mean change above `cut`) resets the state.
+    """
+
+    def __init__(self, base: float = 0.25, gain: float = 3.0, cut: float = 0.25):
+        if not (0.0 < base <= 1.0) or gain < 0 or not (0.0 < cut <= 1.0):
+            raise ConfigError("temporal smoothing needs 0 < base ≤ 1, gain ≥ 0 and 0 < cut ≤ 1")
+        self.base, self.gain, self.cut = base, gain, cut
+        self._state: np.ndarray | None = None
+        self._diff: np.ndarray | None = None
+        self._weight: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._state = None
+
+    def __call__(self, mask: np.ndarray) -> np.ndarray:
+        s = self._state
+        if s is None or s.shape != mask.shape:
+            self._state = mask.copy()
+            self._diff = np.empty_like(mask)
+            self._weight = np.empty_like(mask)
+            return self._state
+        cv2.absdiff(mask, s, dst=self._diff)
+        if float(cv2.mean(self._diff)[0]) > self.cut:
+            np.copyto(s, mask)
+            return s
+        # w = clip(base + gain * |d|, base, 1);  s += w * (mask - s)
+        cv2.multiply(self._diff, self.gain, dst=self._weight)
+        cv2.add(self._weight, self.base, dst=self._weight)
+        np.minimum(self._weight, 1.0, out=self._weight)
+        cv2.subtract(mask, s, dst=self._diff)
+        cv2.multiply(self._diff, self._weight, dst=self._diff)
+        cv2.add(s, self._diff, dst=s)
+        return s

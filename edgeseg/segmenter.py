@@ -1,0 +1,149 @@
+"""Segmenter: frame in, person mask out. Shaped like MediaPipe Tasks."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import ConfigError
+from .meta import ModelMeta
+from .models import pick_model_file
+from .postprocess import crop_letterbox, guided_filter, sigmoid
+from .preprocess import as_bgr_uint8, choose_canvas, letterbox_geometry, letterbox_image, resize_fast, to_tensor
+from .session import Session, available_providers, resolve_providers, short_name
+
+
+@dataclass
+class SegmenterOptions:
+    """How to build a Segmenter. Every field has a sensible default."""
+    model_path: str | Path | None = None   # None: the bundled default model
+    precision: str | None = None           # fp32 | fp16 | int8; None: the fastest for the device
+    provider: str = "auto"                 # auto | cpu | cuda | tensorrt
+    threads: int = 0                       # ONNX Runtime intra-op threads; 0: one per core
+    refine: bool = True                    # edge-aware (guided filter) refinement, guided by the frame
+    refine_radius: int = 6                 # in pixels at the working resolution
+    refine_eps: float = 2e-3
+    work_size: int = 640                   # long side of the resolution the mask is refined at
+    meta: ModelMeta | None = None          # describe a model that carries no ModelMeta
+
+
+@dataclass
+class SegmentationResult:
+    mask: np.ndarray                       # float32 H×W person probability in [0, 1], frame resolution
+    timings: dict[str, float] = field(default_factory=dict)  # ms: preprocess, inference, postprocess
+
+    def binary(self, threshold: float = 0.5) -> np.ndarray:
+        return self.mask >= threshold
+
+
+@dataclass
+class WorkMask:
+    """A mask at the working resolution, with the frame scaled to match (for the pipeline)."""
+    mask: np.ndarray          # float32, work resolution
+    frame_small: np.ndarray   # uint8 BGR, work resolution
+    frame_hw: tuple[int, int]
+
+
+class Segmenter:
+    """Segments people in BGR frames with an ONNX model.
+
+    One Segmenter may be shared across threads: calls are serialised by a lock (each keeps its
+    own buffers). For parallel throughput, make one Segmenter per thread.
+
+    Raises (constructor): ModelError, MetadataError, ProviderError, ConfigError.
+    """
+
+    def __init__(self, options: SegmenterOptions | None = None):
+        self.options = opts = options or SegmenterOptions()
+        if opts.work_size < 32:
+            raise ConfigError(f"work_size must be ≥ 32 px, got {opts.work_size}")
+        first = resolve_providers(opts.provider, available_providers())[0]
+        self.model_path = pick_model_file(opts.model_path, opts.precision, short_name(first))
+        self.session = Session(self.model_path, opts.provider, opts.threads, meta=opts.meta)
+        self.meta = self.session.meta
+        self._lock = threading.Lock()
+        self._canvas: np.ndarray | None = None
+        self._gray: np.ndarray | None = None
+
+    @classmethod
+    def from_path(cls, model_path: str | Path | None = None, **kwargs) -> "Segmenter":
+        return cls(SegmenterOptions(model_path=model_path, **kwargs))
+
+    @classmethod
+    def from_options(cls, options: SegmenterOptions) -> "Segmenter":
+        return cls(options)
+
+    def __enter__(self) -> "Segmenter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session = None  # type: ignore[assignment]
+
+    @property
+    def provider(self) -> str:
+        return self.session.provider
+
+    def canvas_for(self, frame_hw: tuple[int, int]) -> tuple[int, int]:
+        if self.session.static_hw is not None:
+            return self.session.static_hw
+        return choose_canvas(frame_hw, self.meta.input_hw, self.meta.adaptive, self.meta.multiple)
+
+    def segment_work(self, frame: np.ndarray, timings: dict[str, float] | None = None) -> WorkMask:
+        """Segment a frame, returning the mask at the working resolution (see SegmenterOptions)."""
+        if self.session is None:
+            raise ConfigError("this Segmenter is closed; create a new one")
+        frame = as_bgr_uint8(frame)
+        with self._lock:
+            return self._segment_work(frame, timings if timings is not None else {})
+
+    def _segment_work(self, frame: np.ndarray, timings: dict[str, float]) -> WorkMask:
+        opts, meta = self.options, self.meta
+        t0 = time.perf_counter()
+        fh, fw = frame.shape[:2]
+        s = min(1.0, opts.work_size / max(fh, fw))
+        work_wh = (max(1, round(fw * s)), max(1, round(fh * s)))
+        small = resize_fast(frame, work_wh) if s < 1.0 else frame
+        lb = letterbox_geometry((work_wh[1], work_wh[0]), self.canvas_for((fh, fw)))
+        self._canvas = letterbox_image(small, lb, self._canvas)
+        x = to_tensor(self._canvas, meta.colour, meta.layout, meta.mean, meta.std, self.session.input_dtype)
+        t1 = time.perf_counter()
+        out = self.session.run(x)
+        t2 = time.perf_counter()
+        prob = crop_letterbox(out, lb)
+        if meta.output == "logits":
+            prob = sigmoid(prob).astype(np.float32)
+        mask = cv2.resize(prob, work_wh, interpolation=cv2.INTER_LINEAR)
+        if opts.refine:
+            self._gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY, dst=self._gray)
+            guide = self._gray.astype(np.float32) * np.float32(1 / 255)
+            radius = max(1, int(round(opts.refine_radius * max(work_wh) / 640)))
+            mask = guided_filter(guide, mask, radius, opts.refine_eps)
+        else:
+            np.clip(mask, 0.0, 1.0, out=mask)
+        t3 = time.perf_counter()
+        timings.update(preprocess=(t1 - t0) * 1e3, inference=(t2 - t1) * 1e3, postprocess=(t3 - t2) * 1e3)
+        return WorkMask(mask, small, (fh, fw))
+
+    def segment(self, frame: np.ndarray) -> SegmentationResult:
+        """Person probability for a frame.
+
+        frame: H×W×3 BGR uint8 (gray, BGRA, uint16 and float 0–1 frames are converted).
+        Returns a SegmentationResult whose mask is float32 H×W in [0, 1] at the frame's size.
+
+        Raises:
+            FrameError: the frame cannot be used (says why).
+        """
+        timings: dict[str, float] = {}
+        work = self.segment_work(frame, timings)
+        t = time.perf_counter()
+        fh, fw = work.frame_hw
+        mask = work.mask if work.mask.shape == (fh, fw) else cv2.resize(work.mask, (fw, fh), interpolation=cv2.INTER_LINEAR)
+        timings["postprocess"] += (time.perf_counter() - t) * 1e3
+        return SegmentationResult(np.clip(mask, 0.0, 1.0), timings)

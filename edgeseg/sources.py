@@ -1,0 +1,249 @@
+"""Video sources: camera index, video file, URL (RTSP / HTTP MJPEG), still image, or `demo`.
+
+Live sources (cameras, URLs) are read on their own thread and the newest frame wins: stale
+frames are dropped so latency never queues up. A live source that vanishes is reopened with
+backoff, then given up with a SourceError. Files are read in order, every frame.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import ConfigError, SourceError
+
+log = logging.getLogger("edgeseg")
+ASSETS = Path(__file__).parent / "assets"
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'1280x720' -> (1280, 720) as (W, H)."""
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"size {text!r} must look like WxH, e.g. 1280x720") from None
+    if w < 16 or h < 16 or w > 8192 or h > 8192:
+        raise ConfigError(f"size {text}: width and height must be between 16 and 8192")
+    return w, h
+
+
+class Source:
+    """Base: read() -> frame (uint8 BGR) or None at the end of a finite source."""
+    live = False
+    fps: float = 30.0
+    frame_count: int = 0   # 0 = unknown or endless
+    name = "source"
+
+    def __init__(self, size: tuple[int, int] | None = None, mirror: bool = False):
+        self.size, self.mirror = size, mirror
+
+    def _finish(self, frame: np.ndarray) -> np.ndarray:
+        if self.size and (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        return cv2.flip(frame, 1) if self.mirror else frame
+
+    def read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class DemoSource(Source):
+    """The bundled public-domain astronaut portrait, animated like a handheld webcam."""
+    name = "demo"
+
+    def __init__(self, size: tuple[int, int] | None = None, mirror: bool = False, frames: int = 0, seed: int = 0):
+        super().__init__(None, mirror)
+        self.out_wh = size or (640, 360)
+        img = cv2.imread(str(ASSETS / "astronaut.jpg"), cv2.IMREAD_COLOR)
+        if img is None:
+            raise SourceError(f"demo image {ASSETS / 'astronaut.jpg'} is missing; reinstall edgeseg")
+        self.image = img
+        self.frame_count, self._i = frames, 0
+        self._rng = np.random.default_rng(seed)
+
+    def read(self) -> np.ndarray | None:
+        if self.frame_count and self._i >= self.frame_count:
+            return None
+        t = self._i / self.fps
+        self._i += 1
+        ow, oh = self.out_wh
+        ih, iw = self.image.shape[:2]
+        zoom = 1.0 + 0.08 * np.sin(t * 0.7)
+        s = max(ow / iw, oh / ih) * 1.15 * zoom
+        cx = iw / 2 + 0.06 * iw * np.sin(t * 0.9)
+        cy = ih * 0.45 + 0.04 * ih * np.sin(t * 1.3)
+        m = cv2.getRotationMatrix2D((cx, cy), 2.0 * np.sin(t * 0.5), s)
+        m[0, 2] += ow / 2 - cx
+        m[1, 2] += oh / 2 - cy
+        frame = cv2.warpAffine(self.image, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        noise = self._rng.normal(0, 3.0, frame.shape).astype(np.int16)
+        frame = np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        return self._finish(frame)
+
+
+class ImageSource(Source):
+    """A still image: once for `process`, repeated for `live`."""
+
+    def __init__(self, path: Path, size=None, mirror=False, repeat: bool = False):
+        super().__init__(size, mirror)
+        self.name = str(path)
+        self.image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if self.image is None:
+            raise SourceError(f"cannot read image {path}: the file is corrupt or not an image")
+        self.repeat, self.frame_count, self._done = repeat, (0 if repeat else 1), False
+
+    def read(self) -> np.ndarray | None:
+        if self._done and not self.repeat:
+            return None
+        self._done = True
+        return self._finish(self.image.copy())
+
+
+class FileSource(Source):
+    """A video file, every frame in order."""
+
+    def __init__(self, path: Path, size=None, mirror=False):
+        super().__init__(size, mirror)
+        self.name = str(path)
+        self.cap = cv2.VideoCapture(str(path))
+        if not self.cap.isOpened():
+            raise SourceError(f"cannot open video {path}: the file is corrupt or its codec is unsupported")
+        self.fps = self.cap.get(cv2.CAP_PROP_FPS) or 30.0
+        self.frame_count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self.cap.read()
+        return self._finish(frame) if ok else None
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+class LiveSource(Source):
+    """A camera or stream, read on its own thread; the newest frame wins.
+
+    If it stops giving frames it is reopened after 0.5, 1, 2, ... s (`retries` times), then
+    read() raises SourceError.
+    """
+    live = True
+
+    def __init__(self, target: int | str, size=None, mirror=False, fps: float | None = None,
+                 retries: int = 4, backoff: float = 0.5, read_timeout: float = 2.0):
+        super().__init__(None, mirror)
+        self.target, self.want_size, self.want_fps = target, size, fps
+        self.retries, self.backoff, self.read_timeout = retries, backoff, read_timeout
+        self.name = f"camera {target}" if isinstance(target, int) else str(target)
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._seq = 0
+        self._taken = 0
+        self._error: str | None = None
+        self._stop = False
+        self.dropped = 0
+        self.cap = self._open()
+        self.fps = self.cap.get(cv2.CAP_PROP_FPS) or fps or 30.0
+        self._thread = threading.Thread(target=self._loop, name=f"capture-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(self.target)
+        if not cap.isOpened():
+            cap.release()
+            hint = ("no camera found at that index; pass --source FILE|URL|demo, or another index"
+                    if isinstance(self.target, int) else "check the URL and that the stream is up")
+            raise SourceError(f"cannot open {self.name}: {hint}")
+        if self.want_size:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.want_size[0])
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.want_size[1])
+        if self.want_fps:
+            cap.set(cv2.CAP_PROP_FPS, self.want_fps)
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        return cap
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stop:
+            ok, frame = self.cap.read()
+            if ok:
+                failures = 0
+                with self._cond:
+                    if self._seq > self._taken:
+                        self.dropped += 1
+                    self._frame, self._seq = frame, self._seq + 1
+                    self._cond.notify_all()
+                continue
+            if self._stop:
+                break
+            failures += 1
+            if failures > self.retries:
+                with self._cond:
+                    self._error = f"{self.name} stopped giving frames and did not come back after {self.retries} retries"
+                    self._cond.notify_all()
+                return
+            wait = self.backoff * 2 ** (failures - 1)
+            log.warning("%s gave no frame; retry %d/%d in %.1f s", self.name, failures, self.retries, wait)
+            time.sleep(wait)
+            self.cap.release()
+            try:
+                self.cap = self._open()
+            except SourceError:
+                pass
+
+    def read(self) -> np.ndarray | None:
+        """The newest frame not yet returned (waits for one).
+
+        Raises:
+            SourceError: the source vanished and did not come back.
+        """
+        deadline = time.monotonic() + self.read_timeout * (self.retries + 2) * 2
+        with self._cond:
+            while self._seq == self._taken and self._error is None:
+                if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
+                    raise SourceError(f"{self.name} gave no frame for {self.read_timeout * (self.retries + 2) * 2:.0f} s")
+            if self._seq == self._taken and self._error is not None:
+                raise SourceError(self._error + "; check the cable or the stream, then start again")
+            self._taken = self._seq
+            frame = self._frame
+        return self._finish(frame)
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(timeout=5)
+        self.cap.release()
+
+
+def open_source(spec: str | int, size: tuple[int, int] | None = None, fps: float | None = None,
+                mirror: bool = False, repeat_images: bool = False, demo_frames: int = 0) -> Source:
+    """Open `spec`: a camera index ('0'), 'demo', a URL, an image or a video file.
+
+    Raises:
+        SourceError: it cannot be opened (the message says what to try instead).
+    """
+    text = str(spec).strip()
+    if text == "demo":
+        return DemoSource(size, mirror, frames=demo_frames)
+    if text.isdigit():
+        return LiveSource(int(text), size, mirror, fps)
+    if "://" in text:
+        return LiveSource(text, size, mirror, fps)
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise SourceError(f"source {text!r} is not a camera index, URL, 'demo' or an existing file")
+    if path.suffix.lower() in IMAGE_EXTS:
+        return ImageSource(path, size, mirror, repeat=repeat_images)
+    return FileSource(path, size, mirror)

@@ -1,0 +1,167 @@
+"""Augmentations that make street photos look like webcam frames.
+
+Every spatial change is one affine warp applied to image and mask alike (mask: nearest
+neighbour). Photometric changes touch the image only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .data import Pair
+
+
+@dataclass
+class AugmentConfig:
+    p_upper_body: float = 0.55      # head-and-shoulders / upper-body framing
+    p_full_body: float = 0.25       # the whole person with a margin (else: random zoom)
+    p_replace_background: float = 0.4
+    p_cutout: float = 0.15          # a sample made of a cut-out on a background
+    p_flip: float = 0.5
+    max_rotation: float = 12.0
+    p_constant_border: float = 0.5  # black border (as letterboxing gives) instead of reflection
+    p_photometric: float = 0.9
+    p_low_light: float = 0.15
+    p_noise: float = 0.35
+    p_blur: float = 0.25
+    p_jpeg: float = 0.3
+
+
+def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
+    """Matrix mapping a crop of height crop_h centred at (cx, cy) onto the output canvas."""
+    oh, ow = out_hw
+    m = cv2.getRotationMatrix2D((cx, cy), angle, oh / crop_h)
+    m[0, 2] += ow / 2 - cx
+    m[1, 2] += oh / 2 - cy
+    if flip:
+        m[0] = -m[0]
+        m[0, 2] += ow
+    return m
+
+
+def _random_crop_box(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rng: np.random.Generator
+                     ) -> tuple[float, float, float]:
+    x0, y0, x1, y1 = pair.bbox
+    pw, ph = x1 - x0, y1 - y0
+    oh, ow = out_hw
+    r = rng.random()
+    if r < cfg.p_upper_body:
+        # head-and-shoulders (0.25) to waist (0.65), head near the top like a webcam
+        frac = rng.uniform(0.22, 0.65)
+        crop_h = ph * frac / rng.uniform(0.75, 1.05)
+        top = y0 - crop_h * rng.uniform(0.02, 0.25)
+        cy = top + crop_h / 2
+        cx = x0 + pw / 2 + rng.uniform(-0.25, 0.25) * crop_h * ow / oh
+    elif r < cfg.p_upper_body + cfg.p_full_body:
+        crop_h = max(ph, pw * oh / ow) * rng.uniform(1.05, 1.6)
+        cx = x0 + pw / 2 + rng.uniform(-0.2, 0.2) * crop_h * ow / oh
+        cy = y0 + ph / 2 + rng.uniform(-0.1, 0.1) * crop_h
+    else:
+        h, w = pair.image.shape[:2]
+        crop_h = h * rng.uniform(0.3, 1.1)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    return cx, cy, max(crop_h, 8.0)
+
+
+def _random_background(backgrounds: list[np.ndarray], out_hw: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    bg = backgrounds[rng.integers(len(backgrounds))]
+    oh, ow = out_hw
+    bh, bw = bg.shape[:2]
+    s = max(oh / bh, ow / bw) * rng.uniform(1.0, 1.8)
+    ch, cw = int(np.ceil(oh / s)), int(np.ceil(ow / s))
+    y, x = rng.integers(0, bh - ch + 1), rng.integers(0, bw - cw + 1)
+    out = cv2.resize(bg[y:y + ch, x:x + cw], (ow, oh), interpolation=cv2.INTER_AREA)
+    return out[:, ::-1].copy() if rng.random() < 0.5 else out
+
+
+def _blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha[:, :, None]
+    return (fg.astype(np.float32) * a + bg.astype(np.float32) * (1 - a)).astype(np.uint8)
+
+
+def spatial_sample(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rng: np.random.Generator,
+                   backgrounds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A webcam-like view of a pair: framing, rotation, flip and maybe a new background."""
+    cx, cy, crop_h = _random_crop_box(pair, out_hw, cfg, rng)
+    m = _affine(cx, cy, crop_h, out_hw, rng.uniform(-cfg.max_rotation, cfg.max_rotation), rng.random() < cfg.p_flip)
+    size = (out_hw[1], out_hw[0])
+    border = cv2.BORDER_CONSTANT if rng.random() < cfg.p_constant_border else cv2.BORDER_REFLECT_101
+    img = cv2.warpAffine(pair.image, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
+    mask = cv2.warpAffine(pair.mask, m, size, flags=cv2.INTER_NEAREST, borderMode=border)
+    mask = mask.astype(np.float32) / 255.0
+    if backgrounds and rng.random() < cfg.p_replace_background:
+        alpha = cv2.GaussianBlur(mask, (3, 3), 0)
+        img = _blend(img, _random_background(backgrounds, out_hw, rng), alpha)
+    return img, mask
+
+
+def cutout_sample(cutouts: list[np.ndarray], backgrounds: list[np.ndarray], out_hw: tuple[int, int],
+                  cfg: AugmentConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """An RGBA cut-out (soft alpha) pasted onto a background; the alpha is the (soft) label."""
+    oh, ow = out_hw
+    rgba = cutouts[rng.integers(len(cutouts))]
+    ch, cw = rgba.shape[:2]
+    s = oh * rng.uniform(0.6, 2.6) / ch          # >1.2: only the upper body fits
+    angle = rng.uniform(-cfg.max_rotation, cfg.max_rotation)
+    m = cv2.getRotationMatrix2D((cw / 2, 0), angle, s)
+    m[0, 2] += rng.uniform(0.15, 0.85) * ow - cw / 2
+    m[1, 2] += rng.uniform(-0.05, 0.35) * oh
+    if rng.random() < cfg.p_flip:
+        m[0] = -m[0]
+        m[0, 2] += ow
+    warped = cv2.warpAffine(rgba, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    alpha = warped[:, :, 3].astype(np.float32) / 255.0
+    img = _blend(warped[:, :, :3], _random_background(backgrounds, out_hw, rng), alpha)
+    return img, alpha
+
+
+def photometric(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Lighting, white balance, saturation, low light, noise, blur and JPEG artefacts."""
+    if rng.random() < cfg.p_photometric:
+        x = img.astype(np.float32)
+        gains = rng.uniform(0.8, 1.2, 3).astype(np.float32) * rng.uniform(0.65, 1.35)
+        x = x * gains + rng.uniform(-30, 30)
+        gray = x.mean(axis=2, keepdims=True)
+        x = gray + (x - gray) * rng.uniform(0.4, 1.4)
+        x = 255.0 * (np.clip(x, 0, 255) / 255.0) ** rng.uniform(0.7, 1.5)
+        img = np.clip(x, 0, 255).astype(np.uint8)
+    if rng.random() < cfg.p_low_light:
+        img = (img.astype(np.float32) * rng.uniform(0.15, 0.5)).astype(np.uint8)
+        img = cv2.add(img, rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.int16).clip(0, 255).astype(np.uint8))
+    if rng.random() < cfg.p_noise:
+        noise = rng.normal(0, rng.uniform(2, 10), img.shape).astype(np.float32)
+        img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    if rng.random() < cfg.p_blur:
+        if rng.random() < 0.6:
+            img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
+        else:
+            k = int(rng.integers(3, 8))
+            kernel = np.zeros((k, k), np.float32)
+            kernel[k // 2] = 1.0 / k
+            rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), rng.uniform(0, 180), 1.0)
+            kernel = cv2.warpAffine(kernel, rot, (k, k))
+            img = cv2.filter2D(img, -1, kernel / max(kernel.sum(), 1e-6))
+    if rng.random() < cfg.p_jpeg:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 90))])
+        if ok:
+            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return img
+
+
+class Augmenter:
+    """Makes one training sample (BGR uint8 image, float32 mask in [0,1]) of a given canvas size."""
+
+    def __init__(self, pairs: list[Pair], backgrounds: list[np.ndarray], cutouts: list[np.ndarray],
+                 cfg: AugmentConfig | None = None):
+        self.pairs, self.backgrounds, self.cutouts = pairs, backgrounds, cutouts
+        self.cfg = cfg or AugmentConfig()
+
+    def sample(self, out_hw: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if self.cutouts and self.backgrounds and rng.random() < self.cfg.p_cutout:
+            img, mask = cutout_sample(self.cutouts, self.backgrounds, out_hw, self.cfg, rng)
+        else:
+            pair = self.pairs[rng.integers(len(self.pairs))]
+            img, mask = spatial_sample(pair, out_hw, self.cfg, rng, self.backgrounds)
+        return photometric(img, self.cfg, rng), mask

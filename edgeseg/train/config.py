@@ -1,0 +1,83 @@
+"""Training configuration: a YAML file (or defaults) plus command-line overrides."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from .augment import AugmentConfig
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = field(default_factory=lambda: ["../shared/data/people/ccp"])
+    backgrounds: str | None = None
+    cutouts: str | None = None
+    val_fraction: float = 0.1
+    widths: list[int] = field(default_factory=lambda: [8, 24, 48, 96])
+    blocks: list[int] = field(default_factory=lambda: [1, 2, 3])
+    expand: int = 2
+    input_hw: list[int] = field(default_factory=lambda: [144, 256])   # landscape base size (H, W)
+    adaptive_canvas: bool = True      # portrait frames get a portrait canvas of the same area
+    canvases: list[list[int]] = field(default_factory=lambda: [[144, 256], [256, 144], [192, 192], [176, 224]])
+    canvas_weights: list[float] = field(default_factory=lambda: [0.55, 0.2, 0.1, 0.15])
+    epochs: int = 40
+    samples_per_epoch: int = 4000
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 1.0
+    dice_weight: float = 1.0
+    seed: int = 0
+    workers: int = 1
+    threads: int = 0                  # torch threads; 0 = all cores
+    max_val_images: int = 0           # 0 = all
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _known(cls, values: dict, where: str) -> dict:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"unknown key(s) {unknown} in {where}; valid keys: {', '.join(sorted(names))}")
+    return values
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+    """Build a TrainConfig, refusing unknown keys (listing the valid ones)."""
+    values = dict(_known(TrainConfig, values or {}, "training config"))
+    aug = values.pop("augment", None) or {}
+    cfg = TrainConfig(**values, augment=AugmentConfig(**_known(AugmentConfig, aug, "augment")))
+    if len(cfg.canvases) != len(cfg.canvas_weights):
+        raise ConfigError("canvases and canvas_weights must have the same length")
+    for h, w in cfg.canvases + [cfg.input_hw]:
+        if h % 16 or w % 16:
+            raise ConfigError(f"canvas {h}x{w}: height and width must be multiples of 16 (the model's stride)")
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.samples_per_epoch < cfg.batch_size:
+        raise ConfigError("epochs and batch_size must be ≥ 1 and samples_per_epoch ≥ batch_size")
+    return cfg
+
+
+def load_config(path: str | Path | None) -> TrainConfig:
+    """Read a YAML training config; None gives the defaults.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, or holds unknown keys.
+    """
+    if path is None:
+        return TrainConfig()
+    import yaml
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found; see configs/default.yaml for an example")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    return config_from_dict(values)

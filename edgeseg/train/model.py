@@ -1,0 +1,123 @@
+"""EdgeUNet: a small U-Net for binary person segmentation on the edge.
+
+Input: float32 NCHW RGB in [0, 1] (normalisation is learnt by the stem's BatchNorm).
+Output: float32 N×1×H×W person probability, same H×W as the input.
+H and W must be multiples of 16; the graph is fully convolutional, so any such size runs.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+def conv_bn_act(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1,
+                dilation: int = 1, act: bool = True) -> nn.Sequential:
+    pad = dilation * (k // 2)
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+    if act:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class DownBlock(nn.Module):
+    """Depthwise 3×3 stride 2 then pointwise: halves resolution, changes width."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.dw = conv_bn_act(cin, cin, 3, 2, groups=cin, act=False)
+        self.pw = conv_bn_act(cin, cout, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pw(self.dw(x))
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block (expand 1×1, depthwise 3×3, project 1×1) with identity skip."""
+
+    def __init__(self, c: int, expand: int = 2, dilation: int = 1):
+        super().__init__()
+        hidden = c * expand
+        self.body = nn.Sequential(
+            conv_bn_act(c, hidden, 1),
+            conv_bn_act(hidden, hidden, 3, groups=hidden, dilation=dilation),
+            conv_bn_act(hidden, c, 1, act=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class GlobalContext(nn.Module):
+    """Squeeze-excite style gating from the whole image: cheap scene-level context."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.fc = nn.Conv2d(c, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.fc(x.mean(dim=(2, 3), keepdim=True)))
+
+
+class UpBlock(nn.Module):
+    """Project to the skip's width, upsample ×2, add the skip, refine with a depthwise-separable conv."""
+
+    def __init__(self, cin: int, cskip: int):
+        super().__init__()
+        self.proj = conv_bn_act(cin, cskip, 1)
+        self.refine = nn.Sequential(
+            conv_bn_act(cskip, cskip, 3, groups=cskip, act=False),
+            conv_bn_act(cskip, cskip, 1),
+        )
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(self.proj(x), size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.refine(x + skip)
+
+
+class EdgeUNet(nn.Module):
+    """Encoder at strides 2/4/8/16 with skips; decoder back to stride 2; logits upsampled ×2."""
+
+    def __init__(self, widths: tuple[int, int, int, int] = (16, 24, 48, 64),
+                 blocks: tuple[int, int, int] = (1, 2, 3), expand: int = 2):
+        super().__init__()
+        c1, c2, c3, c4 = widths
+        self.widths, self.blocks, self.expand = tuple(widths), tuple(blocks), expand
+        self.stem = conv_bn_act(3, c1, 3, 2)                       # /2
+        self.enc2 = nn.Sequential(DownBlock(c1, c2), *[InvertedResidual(c2, expand) for _ in range(blocks[0])])  # /4
+        self.enc3 = nn.Sequential(DownBlock(c2, c3), *[InvertedResidual(c3, expand) for _ in range(blocks[1])])  # /8
+        self.enc4 = nn.Sequential(DownBlock(c3, c4),
+                                  *[InvertedResidual(c4, expand, dilation=d) for d in (1, 2, 4, 1)[: blocks[2]]],
+                                  GlobalContext(c4))                                                             # /16
+        self.up3 = UpBlock(c4, c3)
+        self.up2 = UpBlock(c3, c2)
+        self.up1 = UpBlock(c2, c1)
+        self.head = nn.Conv2d(c1, 1, 1)
+
+    def config(self) -> dict:
+        return {"arch": "EdgeUNet", "widths": list(self.widths), "blocks": list(self.blocks), "expand": self.expand}
+
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+        s1 = self.stem(x)
+        s2 = self.enc2(s1)
+        s3 = self.enc3(s2)
+        s4 = self.enc4(s3)
+        d = self.up1(self.up2(self.up3(s4, s3), s2), s1)
+        return F.interpolate(self.head(d), size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.forward_logits(x))
+
+
+def build_model(config: dict | None = None) -> EdgeUNet:
+    """Build an EdgeUNet from a config dict (as stored in checkpoints)."""
+    cfg = dict(config or {})
+    cfg.pop("arch", None)
+    return EdgeUNet(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,35 @@
+"""TensorRT engine cache location: keyed by model hash, input shape and TensorRT version."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_cache_root() -> Path:
+    base = os.environ.get("EDGESEG_CACHE") or os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(os.path.expandvars(base)).expanduser() / "edgeseg" / "trt"
+
+
+def engine_cache_dir(root: str | Path | None = None, model_sha: str = "", input_hw: tuple[int, int] | None = None,
+                     trt_version: str | None = None) -> Path:
+    """A cache folder that changes whenever the model, its input shape or TensorRT changes.
+
+    `~` and `$VARS` in root are expanded; the folder is created.
+    """
+    root = Path(os.path.expandvars(str(root))).expanduser() if root else default_cache_root()
+    parts = [trt_version or tensorrt_version() or "trt-unknown"]
+    if model_sha:
+        parts.append(model_sha[:16])
+    if input_hw:
+        parts.append(f"{input_hw[0]}x{input_hw[1]}")
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def tensorrt_version() -> str | None:
+    try:
+        import tensorrt  # type: ignore
+        return f"trt-{tensorrt.__version__}"
+    except Exception:
+        return None

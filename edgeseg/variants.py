@@ -1,0 +1,49 @@
+"""The one table of model variants. Export, the loader and benchmarks all read it by name."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import choices_error
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    suffix: str                  # inserted before ".onnx": default.onnx -> default.fp16.onnx
+    providers: tuple[str, ...]   # the providers it suits (fastest first)
+    note: str
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("fp32", "", ("cpu", "cuda", "tensorrt"), "reference precision; fastest on CPUs without VNNI"),
+    Variant("fp16", ".fp16", ("cuda", "tensorrt"), "half the size; fast on GPUs, slow on most CPUs; fp32 inputs/outputs"),
+    Variant("int8", ".int8", ("tensorrt", "cpu"), "static QDQ; a quarter the size; fast on CPUs with VNNI/AMX and on TensorRT"),
+)}
+
+
+def get_variant(name: str) -> Variant:
+    """Raises ConfigError listing the valid names."""
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise choices_error("precision", name, list(VARIANTS)) from None
+
+
+def variant_path(base: str | Path, name: str) -> Path:
+    """The file of variant `name` beside the fp32 file `base` (e.g. default.onnx -> default.int8.onnx)."""
+    base = Path(base)
+    stem = base.name[: -len(".onnx")] if base.name.endswith(".onnx") else base.stem
+    for v in VARIANTS.values():          # a variant file given as base: strip its suffix first
+        if v.suffix and stem.endswith(v.suffix):
+            stem = stem[: -len(v.suffix)]
+    return base.with_name(f"{stem}{get_variant(name).suffix}.onnx")
+
+
+def default_precision(provider: str) -> str:
+    """The fastest variant for a provider when nothing else is known (see README's variants table).
+
+    On CPU this is fp32: static INT8 QDQ measured slower on the reference CPU, see README.
+    `edgeseg tune` measures the device and records the fastest in a profile.
+    """
+    return "fp16" if provider in ("cuda", "tensorrt") else "fp32"

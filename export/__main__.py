@@ -1,0 +1,198 @@
+"""python -m export CHECKPOINT --out DIR|MODEL.onnx [--precision fp32,fp16,int8] ...
+
+Steps: export -> check -> simplify -> metadata -> parity (torch vs ORT) -> fp16 / int8
+-> accuracy gate on --val -> latency -> report.md / report.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgeseg import __version__
+from edgeseg.errors import ConfigError, EdgeSegError
+from edgeseg.evaluate import evaluate, image_mask_pairs
+from edgeseg.meta import ModelMeta
+from edgeseg.segmenter import Segmenter, SegmenterOptions
+from edgeseg.variants import VARIANTS, variant_path
+
+from .quantize import calibration_tensors, to_fp16, to_int8
+from .steps import check_onnx, export_onnx, read_meta, sha256_file, simplify_onnx, write_meta
+from .verify import gate, latency_ms, torch_parity
+
+log = logging.getLogger("export")
+
+
+def parse_hw(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--input-size {text!r} must look like HxW, e.g. 144x256") from None
+    if h % 16 or w % 16 or h <= 0 or w <= 0:
+        raise ConfigError(f"--input-size {text}: height and width must be positive multiples of 16")
+    return h, w
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m export", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", help="a .pt written by `edgeseg train` (best.pt or last.pt)")
+    p.add_argument("--out", required=True, help="output folder, or the fp32 file path ending in .onnx")
+    p.add_argument("--name", default="model", help="file stem when --out is a folder (default: model)")
+    p.add_argument("--precision", default="fp32", help=f"comma list of {', '.join(VARIANTS)} (fp32 is always made)")
+    p.add_argument("--calib", help="folder of real images for INT8 calibration (images/ inside is used if present)")
+    p.add_argument("--calib-count", type=int, default=200)
+    p.add_argument("--val", help="folder with images/ and masks/: accuracy of every variant, and the gate")
+    p.add_argument("--val-count", type=int, default=0, help="use only the first N validation pairs (0: all)")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--input-size", help="base input HxW (default: the checkpoint's)")
+    p.add_argument("--dynamic", action=argparse.BooleanOptionalAction, default=None,
+                   help="dynamic H/W so portrait frames get a portrait canvas (default: as trained)")
+    p.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--quantize-all", action="store_true", help="quantize the first and last conv too")
+    p.add_argument("--force", action="store_true", help="keep variants that fail the accuracy gate")
+    p.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    return p.parse_args(argv)
+
+
+def read_folder_images(folder: str, count: int) -> list[np.ndarray]:
+    d = Path(folder)
+    if (d / "images").is_dir():
+        d = d / "images"
+    if not d.is_dir():
+        raise ConfigError(f"--calib {folder} is not a folder of images")
+    files = sorted(p for p in d.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    step = max(1, len(files) // max(1, count))
+    imgs = [cv2.imread(str(p)) for p in files[::step][:count]]
+    imgs = [i for i in imgs if i is not None]
+    if not imgs:
+        raise ConfigError(f"--calib {folder} holds no readable images")
+    return imgs
+
+
+def run(args) -> int:
+    from edgeseg.train.checkpoint import load_checkpoint
+    from edgeseg.train.model import build_model, count_parameters
+
+    precisions = [s.strip() for s in args.precision.split(",") if s.strip()]
+    for name in precisions:
+        if name not in VARIANTS:
+            raise ConfigError(f"unknown precision {name!r}; valid choices: {', '.join(VARIANTS)}")
+    if "int8" in precisions and not (args.calib or args.val):
+        raise ConfigError("int8 needs real calibration images: pass --calib DIR (or --val DIR)")
+    if args.calib and "int8" not in precisions:
+        raise ConfigError("--calib is only used for int8; add int8 to --precision or drop --calib")
+    if args.force and not args.val:
+        raise ConfigError("--force overrides the accuracy gate, which needs --val DIR; pass --val or drop --force")
+
+    state = load_checkpoint(args.checkpoint)
+    model = build_model(state["model_config"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    trained = state.get("input", {})
+    input_hw = parse_hw(args.input_size) if args.input_size else tuple(trained.get("hw", (144, 256)))
+    dynamic = trained.get("adaptive", True) if args.dynamic is None else args.dynamic
+
+    out = Path(args.out)
+    base = out if out.suffix == ".onnx" else out / f"{args.name}.onnx"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    report_dir = base.parent
+    meta = ModelMeta(input_hw=input_hw, adaptive=dynamic, precision="fp32", name=base.stem,
+                     edgeseg_version=__version__, source_sha256=sha256_file(args.checkpoint),
+                     extra={"parameters": count_parameters(model), "arch": state["model_config"]})
+
+    path = export_onnx(model, base, input_hw, dynamic, args.opset)
+    check_onnx(path)
+    simplify_onnx(path, input_hw)
+    write_meta(path, meta)
+    check_onnx(path)
+
+    val_pairs = image_mask_pairs(Path(args.val) / "images", Path(args.val) / "masks") if args.val else []
+    if args.val_count:
+        val_pairs = val_pairs[: args.val_count]
+    sample_imgs = [cv2.imread(str(p)) for p, _ in val_pairs[:8]] or \
+        [np.random.default_rng(i).integers(0, 256, (360, 640, 3), np.uint8) for i in range(4)]
+    diff = torch_parity(model, path, calibration_tensors(sample_imgs, meta))
+    log.info("parity    torch vs ONNX Runtime: max abs diff %.2e (limit 1e-4)", diff)
+
+    files = {"fp32": path}
+    if "fp16" in precisions:
+        files["fp16"] = to_fp16(path, variant_path(base, "fp16"))
+    if "int8" in precisions:
+        calib = read_folder_images(args.calib or args.val, args.calib_count)
+        files["int8"] = to_int8(path, variant_path(base, "int8"), calib, args.per_channel, not args.quantize_all)
+
+    rows, failures = [], []
+    ref_iou = None
+    for name in ("fp32", "fp16", "int8"):
+        if name not in files:
+            continue
+        row = {"variant": name, "file": files[name].name, "kb": round(files[name].stat().st_size / 1024, 1)}
+        if val_pairs:
+            with Segmenter(SegmenterOptions(model_path=files[name], provider="cpu")) as seg:
+                _, summary = evaluate(seg, val_pairs)
+            row.update(person_iou=summary["person_iou"], boundary_f=summary["boundary_f"])
+            if name == "fp32":
+                ref_iou, row["gate"] = summary["person_iou"], "reference"
+            else:
+                try:
+                    row["gate"] = gate(name, summary["person_iou"], ref_iou, args.force)
+                except EdgeSegError as exc:
+                    row["gate"] = "refused"
+                    failures.append(str(exc))
+                    files[name].unlink()
+            if files[name].exists():
+                write_meta(files[name], read_meta(files[name]).replace(val_person_iou=round(summary["person_iou"], 4)))
+        if not args.no_latency and files[name].exists():
+            lat = latency_ms(files[name], meta)
+            row.update(ms_median=lat["median"], ms_p90=lat["p90"])
+        rows.append(row)
+        log.info("variant   %s", json.dumps(row))
+
+    report = {"checkpoint": str(args.checkpoint), "source_sha256": meta.source_sha256, "input_hw": list(input_hw),
+              "dynamic": dynamic, "parity_max_abs_diff": diff, "val_images": len(val_pairs),
+              "parameters": meta.extra["parameters"], "variants": rows}
+    (report_dir / "report.json").write_text(json.dumps(report, indent=1))
+    (report_dir / "report.md").write_text(report_markdown(report))
+    log.info("report    %s", report_dir / "report.md")
+    if failures:
+        for msg in failures:
+            log.error("REFUSED: %s", msg)
+        return 3
+    print(f"\nnext: edgeseg info {path}\n      edgeseg live --model {path} --source demo")
+    return 0
+
+
+def report_markdown(report: dict) -> str:
+    lines = ["| variant | file | KB | person IoU | boundary F | ms median (CPU, 2 threads) | ms p90 | gate |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def f(v, fmt):
+        return format(v, fmt) if isinstance(v, (int, float)) else "–"
+    for r in report["variants"]:
+        lines.append(f"| {r['variant']} | {r['file']} | {r['kb']} | {f(r.get('person_iou'), '.4f')} | "
+                     f"{f(r.get('boundary_f'), '.4f')} | {f(r.get('ms_median'), '.3f')} | {f(r.get('ms_p90'), '.3f')} | "
+                     f"{r.get('gate', '–')} |")
+    lines.append(f"\nInput {report['input_hw'][0]}×{report['input_hw'][1]} (dynamic H/W: {report['dynamic']}), "
+                 f"{report['parameters']} parameters, torch vs ORT max abs diff {report['parity_max_abs_diff']:.1e}, "
+                 f"{report['val_images']} validation images.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except EdgeSegError as exc:
+        log.error("error: %s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

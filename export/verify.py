@@ -1,0 +1,67 @@
+"""Verification: ORT against torch, and every variant's accuracy against fp32."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgeseg.errors import VerificationError
+from edgeseg.meta import ModelMeta
+from edgeseg.session import Session
+
+log = logging.getLogger("export")
+PARITY_TOLERANCE = 1e-4
+GATE_POINTS = 0.5
+
+
+def torch_parity(model, onnx_path: Path, tensors: list[np.ndarray]) -> float:
+    """Max abs diff between torch and ONNX Runtime (CPU) outputs over the given inputs.
+
+    Raises:
+        VerificationError: the difference exceeds PARITY_TOLERANCE.
+    """
+    import torch
+    sess = Session(onnx_path, "cpu")
+    worst = 0.0
+    with torch.no_grad():
+        for x in tensors:
+            ref = model(torch.from_numpy(x))[0, 0].numpy()
+            worst = max(worst, float(np.abs(sess.run(x) - ref).max()))
+    if worst > PARITY_TOLERANCE:
+        raise VerificationError(f"ONNX Runtime differs from torch by {worst:.2e} (> {PARITY_TOLERANCE:.0e}); "
+                                "the export is wrong: check the opset and unsupported ops")
+    return worst
+
+
+def latency_ms(path: Path, meta: ModelMeta, threads: int = 2, seconds: float = 1.5) -> dict[str, float]:
+    """Model-only CPU latency at the base input size: median and p90 in ms."""
+    sess = Session(path, "cpu", threads=threads)
+    shape = (1, 3, *meta.input_hw) if meta.layout == "NCHW" else (1, *meta.input_hw, 3)
+    x = np.random.default_rng(0).random(shape, np.float32)
+    for _ in range(20):
+        sess.run(x)
+    times = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < 50:
+        t = time.perf_counter()
+        sess.run(x)
+        times.append((time.perf_counter() - t) * 1e3)
+    return {"median": float(np.median(times)), "p90": float(np.percentile(times, 90)), "runs": len(times)}
+
+
+def gate(name: str, iou: float, ref_iou: float, force: bool) -> str:
+    """Refuse a variant that loses more than GATE_POINTS of person IoU against fp32.
+
+    Returns 'ok' or 'forced'. Raises VerificationError unless force.
+    """
+    drop = (ref_iou - iou) * 100
+    if drop <= GATE_POINTS:
+        return "ok"
+    msg = (f"{name} loses {drop:.2f} points of person IoU against fp32 ({iou:.4f} vs {ref_iou:.4f}; "
+           f"the limit is {GATE_POINTS}). Try other calibration images (--calib), or --force to keep it anyway")
+    if force:
+        log.warning("FORCED: %s", msg)
+        return "forced"
+    raise VerificationError(msg)

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from edgeseg.errors import ConfigError
+from edgeseg.postprocess import TemporalSmoother, feather, guided_filter
+
+
+def disc(h=120, w=160, r=40):
+    yy, xx = np.mgrid[:h, :w]
+    return (((yy - h / 2) ** 2 + (xx - w / 2) ** 2) < r * r).astype(np.float32)
+
+
+def test_outward_feather_grows_the_mask_and_inward_shrinks_it():
+    m = disc()
+    area = (m >= 0.5).sum()
+    assert (feather(m, 10, "outward") >= 0.5).sum() > area * 1.1
+    assert (feather(m, 10, "inward") >= 0.5).sum() < area * 0.9
+    centred = (feather(m, 10, "centred") >= 0.5).sum()
+    assert abs(centred - area) < area * 0.05
+
+
+def test_outward_feather_keeps_the_person_fully_opaque():
+    m = disc()
+    assert feather(m, 10, "outward")[m == 1].min() == pytest.approx(1.0)
+
+
+def test_feather_refuses_an_unknown_direction_listing_valid_ones():
+    with pytest.raises(ConfigError, match="centred, outward, inward"):
+        feather(disc(), 4, "sideways")
+
+
+def test_the_guided_filter_snaps_a_blocky_mask_to_the_image_edge():
+    guide = np.zeros((128, 128), np.float32)
+    guide[:, 61:] = 1.0                                   # true edge at x = 61
+    blurry = np.clip((np.arange(128) - 50) / 12.0, 0, 1)[None].repeat(128, 0).astype(np.float32)
+    out = guided_filter(guide, blurry, radius=8, eps=1e-3)
+    row = out[64]
+    assert row[58] < blurry[64, 58] - 0.15 and row[64] > 0.7   # the ramp moves to where the image has its edge
+
+
+def test_temporal_smoothing_cuts_flicker_but_follows_real_motion():
+    rng = np.random.default_rng(0)
+    base = disc()
+    smoother = TemporalSmoother()
+    raw_flicker, smooth_flicker, prev_raw, prev_s = [], [], None, None
+    for _ in range(30):
+        noisy = np.clip(base + rng.normal(0, 0.04, base.shape).astype(np.float32) * (base > 0.2), 0, 1)
+        s = smoother(noisy).copy()
+        if prev_raw is not None:
+            raw_flicker.append(np.abs(noisy - prev_raw).mean())
+            smooth_flicker.append(np.abs(s - prev_s).mean())
+        prev_raw, prev_s = noisy, s
+    assert np.mean(smooth_flicker) < 0.6 * np.mean(raw_flicker)
+    moved = np.roll(base, 20, axis=1)                     # the person moves: no ghost left behind
+    out = smoother(moved)
+    assert np.abs(out - moved).max() < 0.05
+
+
+def test_a_scene_cut_resets_the_smoother():
+    smoother = TemporalSmoother(cut=0.2)
+    smoother(disc())
+    other = np.zeros_like(disc())
+    other[:, :80] = 1.0
+    np.testing.assert_allclose(smoother(other), other)
