@@ -1,4 +1,4 @@
-"""edgeseg command line: train | process | live | eval | info. Heavy imports happen lazily."""
+"""edgeseg command line: process | live | eval | info | bench | tune | train. Heavy imports happen lazily."""
 from __future__ import annotations
 
 import argparse
@@ -16,8 +16,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", help="an .onnx model (default: the bundled model)")
     g.add_argument("--precision", choices=("fp32", "fp16", "int8"), help="variant (default: the fastest here)")
-    g.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
-    g.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (default: one per core)")
+    g.add_argument("--provider", choices=("auto", "cpu", "cuda", "tensorrt"), help="default: auto")
+    g.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
+    g.add_argument("--no-profile", action="store_true", help="ignore the profile saved by `edgeseg tune`")
     g.add_argument("--input-size", help="for a model without edgeseg metadata: its input HxW")
     g.add_argument("--colour", choices=("RGB", "BGR"), default="RGB", help="with --input-size: channel order")
     g.add_argument("--mean", default="0,0,0", help="with --input-size: per-channel mean after /255")
@@ -50,8 +51,17 @@ def segmenter_options(args):
         except ValueError:
             raise ConfigError("--input-size is HxW (e.g. 144x256); --mean and --std are three numbers a,b,c") from None
         meta = ModelMeta(input_hw=(h, w), adaptive=False, colour=args.colour, mean=mean, std=std, name="custom")
-    return SegmenterOptions(model_path=args.model, precision=args.precision, provider=args.provider,
-                            threads=args.threads, refine=not args.no_refine, meta=meta)
+    provider, precision, threads = args.provider, args.precision, args.threads
+    if not args.no_profile and not args.model and None in (provider, precision, threads):
+        from .tune import load_profile, profile_path
+        profile = load_profile()
+        if profile:
+            provider = provider or profile["provider"]
+            precision = precision or profile["precision"]
+            threads = profile["threads"] if threads is None else threads
+            log.info("using the tuned profile %s (%s, %s, %d threads)", profile_path(), provider, precision, threads)
+    return SegmenterOptions(model_path=args.model, precision=precision, provider=provider or "auto",
+                            threads=threads or 0, refine=not args.no_refine, meta=meta)
 
 
 def build_pipeline(args):
@@ -80,7 +90,8 @@ def cmd_live(args) -> int:
     from .sources import open_source, parse_size
     from .video import run_live
     try:
-        source = open_source(args.source, parse_size(args.size), args.fps, args.mirror, repeat_images=True)
+        source = open_source(args.source, parse_size(args.size), args.fps, args.mirror, repeat_images=True,
+                             retries=args.retries)
     except SourceError as exc:
         if str(args.source).isdigit():
             raise SourceError(f"{exc}. No camera here? Try --source demo, --source FILE.mp4 or --source URL") from None
@@ -120,6 +131,54 @@ def cmd_info(args) -> int:
             "output": {"name": sess.output_name, "shape": sess._sess.get_outputs()[0].shape},
             "meta": dataclasses.asdict(sess.meta)}
     print(json.dumps(info, indent=1, default=str))
+    return 0
+
+
+def _parse_list(text: str, valid: tuple[str, ...], what: str) -> list[str]:
+    from .errors import choices_error
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    for t in items:
+        if t not in valid:
+            raise choices_error(what, t, valid)
+    return items
+
+
+def _bench_rows(args, log=print):
+    from .bench import run_matrix
+    from .sources import parse_size
+    from .variants import VARIANTS
+    precisions = _parse_list(args.precision, tuple(VARIANTS), "precision")
+    providers = _parse_list(args.provider, ("cpu", "cuda", "tensorrt"), "provider")
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    threads = [int(t) for t in args.threads.split(",")]
+    return run_matrix(args.model, precisions, providers, sizes, threads, args.seconds, log=log)
+
+
+def cmd_bench(args) -> int:
+    from .bench import fingerprint, markdown_table
+    fp = fingerprint()
+    print(json.dumps(fp))
+    rows = _bench_rows(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": fp, "rows": rows}, indent=1))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_table(rows))
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from .bench import fingerprint
+    from .tune import choose, save_profile
+    rows = _bench_rows(args)
+    best = choose(rows, args.target_fps)
+    if best is None:
+        fastest = max((r for r in rows if r["status"] == "ok"), key=lambda r: r["pipeline_ms"]["fps"], default=None)
+        got = f"{fastest['pipeline_ms']['fps']:.0f} fps at best" if fastest else "no setting ran"
+        raise EdgeSegError(f"no setting reaches {args.target_fps:g} fps on this device ({got}); "
+                           "lower --target-fps or --sizes")
+    path = save_profile(best, args.target_fps, fingerprint(), Path(args.profile) if args.profile else None)
+    print(f"fastest setting meeting {args.target_fps:g} fps: {best['provider']} {best['precision']} "
+          f"{best['threads']} threads ({best['pipeline_ms']['fps']:.0f} fps at {best['size']}); saved to {path}")
     return 0
 
 
@@ -170,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--size", help="capture size WxH")
     sp.add_argument("--fps", type=float, help="capture frame rate to ask the camera for")
     sp.add_argument("--mirror", action="store_true")
+    sp.add_argument("--retries", type=int, default=4, help="reopen a vanished camera/stream this often (backoff 0.5, 1, 2... s)")
     add_model_args(sp)
     add_effect_args(sp)
     sp.set_defaults(func=cmd_live)
@@ -186,6 +246,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("info", help="print a model's metadata")
     sp.add_argument("model")
     sp.set_defaults(func=cmd_info)
+
+    for name, helptext in (("bench", "latency per provider, precision, size and threads"),
+                           ("tune", "save the fastest setting meeting --target-fps as a profile")):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("--model", help="an .onnx model (default: the bundled model)")
+        sp.add_argument("--precision", default="fp32,fp16,int8")
+        sp.add_argument("--provider", default="cpu,cuda,tensorrt")
+        sp.add_argument("--sizes", default="640x360,1280x720,1920x1080")
+        sp.add_argument("--threads", default="1,2")
+        sp.add_argument("--seconds", type=float, default=1.0, help="measuring time per row (after warm-up)")
+        if name == "bench":
+            sp.add_argument("--json")
+            sp.add_argument("--markdown")
+            sp.set_defaults(func=cmd_bench)
+        else:
+            sp.add_argument("--target-fps", type=float, default=30.0)
+            sp.add_argument("--profile", help="where to save (default: ~/.config/edgeseg/profile.json)")
+            sp.set_defaults(func=cmd_tune)
 
     sp = sub.add_parser("train", help="train a model (train extra)")
     sp.add_argument("--config", help="YAML config, e.g. configs/default.yaml")

@@ -21,12 +21,11 @@ class Compositor:
     """Blends a frame with a background through an alpha mask, reusing its buffers frame to frame.
 
     The blur is halo-free: the background is blurred with the person weighted out and the result
-    renormalised by the blurred weights, so the person's colours never bleed into it. It runs at
-    1/downscale resolution.
+    renormalised by the blurred weights, so the person's colours never bleed into it. It runs on a
+    reduced-size copy of the frame and is upscaled once.
     """
 
-    def __init__(self, downscale: int = 4):
-        self.downscale = max(1, int(downscale))
+    def __init__(self):
         self._bufs: dict[str, np.ndarray] = {}
 
     def _buf(self, name: str, shape: tuple[int, ...], dtype=np.uint8) -> np.ndarray:
@@ -35,27 +34,26 @@ class Compositor:
             b = self._bufs[name] = np.empty(shape, dtype)
         return b
 
-    def blurred_background(self, frame: np.ndarray, alpha_small: np.ndarray, strength: float) -> np.ndarray:
-        """Halo-free blurred background at full resolution.
+    def blurred_background(self, small: np.ndarray, alpha_small: np.ndarray, sigma: float,
+                           out_hw: tuple[int, int]) -> np.ndarray:
+        """Halo-free blurred background, upscaled to out_hw.
 
-        alpha_small: float32 person alpha at the frame's 1/downscale size.
-        strength: blur sigma in full-resolution pixels.
+        small: the frame at reduced size (uint8 BGR); alpha_small: float32 person alpha of the
+        same size; sigma: blur in pixels of `small`.
         """
-        h, w = frame.shape[:2]
         sh, sw = alpha_small.shape
-        small = cv2.resize(frame, (sw, sh), dst=self._buf("small", (sh, sw, 3)), interpolation=cv2.INTER_AREA)
-        sigma = max(0.5, strength / self.downscale)
+        h, w = out_hw
         weight = self._buf("weight", (sh, sw), np.float32)
         cv2.subtract(1.0, alpha_small, dst=weight)
         cv2.max(weight, 1e-3, dst=weight)
-        smallf = self._buf("smallf", (sh, sw, 3), np.float32)
-        cv2.multiply(small, cv2.merge([weight, weight, weight]), dst=smallf, dtype=cv2.CV_32F)
+        w3 = cv2.merge([weight, weight, weight], dst=self._buf("w3", (sh, sw, 3), np.float32))
+        smallf = cv2.multiply(small, w3, dst=self._buf("smallf", (sh, sw, 3), np.float32), dtype=cv2.CV_32F)
+        sigma = max(0.5, sigma)
         cv2.GaussianBlur(smallf, (0, 0), sigma, dst=smallf)
-        den = cv2.GaussianBlur(weight, (0, 0), sigma)
-        cv2.divide(smallf, cv2.merge([den, den, den]), dst=smallf)
-        bg_small = self._buf("bg_small", (sh, sw, 3))
-        np.clip(smallf, 0, 255, out=smallf)
-        bg_small[...] = smallf
+        den = cv2.GaussianBlur(weight, (0, 0), sigma, dst=self._buf("den", (sh, sw), np.float32))
+        cv2.merge([den, den, den], dst=w3)
+        cv2.divide(smallf, w3, dst=smallf)
+        bg_small = cv2.convertScaleAbs(smallf, dst=self._buf("bg_small", (sh, sw, 3)))
         return cv2.resize(bg_small, (w, h), dst=self._buf("bg", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
 
     def blend(self, frame: np.ndarray, background: np.ndarray, alpha_u8: np.ndarray,

@@ -12,7 +12,7 @@ import numpy as np
 from .compose import Compositor, cover_resize
 from .errors import ConfigError, EdgeSegError, choices_error
 from .postprocess import FEATHER_DIRECTIONS, TemporalSmoother, feather
-from .preprocess import as_bgr_uint8
+from .preprocess import as_bgr_uint8, resize_fast
 from .segmenter import Segmenter, SegmenterOptions, WorkMask
 from .timing import StageTimes
 
@@ -99,7 +99,7 @@ class Pipeline:
         self._owns_segmenter = segmenter is None
         self.timings = StageTimes()
         self.smoother = TemporalSmoother(opts.temporal_base, opts.temporal_gain, opts.scene_cut)
-        self.compositor = Compositor(opts.blur_downscale)
+        self.compositor = Compositor()
         self.background = Background(opts.background) if opts.background is not None else None
         self._busy = threading.Lock()
         self._index = 0
@@ -178,9 +178,7 @@ class Pipeline:
             cv2.cvtColor(self._alpha, cv2.COLOR_GRAY2BGR, dst=self._out)
         else:
             if opts.effect == "blur":
-                d = opts.blur_downscale
-                small = cv2.resize(mask, (max(1, w // d), max(1, h // d)), interpolation=cv2.INTER_AREA)
-                bg = self.compositor.blurred_background(frame, small, opts.blur_strength * max(h, w) / 1280.0)
+                bg = self._blurred(frame, mask)
             else:
                 bg = self.background.frame((h, w))
             self.compositor.blend(frame, bg, self._alpha, out=self._out)
@@ -189,6 +187,17 @@ class Pipeline:
             times.add(k, v)
         times.add_frame((time.perf_counter() - t_start) * 1e3)
         return self._out
+
+    def _blurred(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The halo-free blurred background, computed at 1/blur_downscale of the frame size."""
+        h, w = frame.shape[:2]
+        d = self.options.blur_downscale
+        size = (max(1, w // d), max(1, h // d))
+        src = self._work.frame_small if self._work.frame_small.shape[1] >= size[0] else frame
+        small = resize_fast(src, size)
+        alpha = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+        return self.compositor.blurred_background(small, alpha, self.options.blur_strength * max(h, w) / 1280.0 / d,
+                                                  (h, w))
 
 
 def _reuse(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:

@@ -90,7 +90,7 @@ class Session:
         so.inter_op_num_threads = 1
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         so.log_severity_level = 3
-        options = [self._provider_options(p, trt_cache_dir) for p in providers]
+        options = [self._provider_options(p, trt_cache_dir, meta) for p in providers]
         try:
             self._sess = ort.InferenceSession(str(self.path), so, providers=providers, provider_options=options)
         except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/InvalidGraph types
@@ -106,14 +106,21 @@ class Session:
         log.info("model %s (%s) on %s", self.path.name, self.meta.precision,
                  ", ".join(short_name(p) for p in self.providers))
 
-    @staticmethod
-    def _provider_options(name: str, trt_cache_dir) -> dict:
+    def _provider_options(self, name: str, trt_cache_dir, meta: ModelMeta | None) -> dict:
         if name != "TensorrtExecutionProvider":
             return {}
-        from .trt import engine_cache_dir
-        cache = engine_cache_dir(trt_cache_dir)
-        return {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache),
+        import hashlib
+        from .trt import engine_cache_dir, trt_profile_shapes
+        if meta is None:   # read the model's own metadata first: the cache key needs its input size
+            meta = Session(self.path, "cpu").meta
+        sha = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        cache = engine_cache_dir(trt_cache_dir, sha, meta.input_hw)
+        log.info("TensorRT engine cache: %s", cache)
+        opts = {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache),
                 "trt_timing_cache_enable": "True", "trt_timing_cache_path": str(cache), "trt_fp16_enable": "True"}
+        if meta.adaptive:
+            opts.update(trt_profile_shapes(meta))
+        return opts
 
     def _check_fallback(self, asked: list[str]) -> None:
         got = self.providers[0] if self.providers else "none"

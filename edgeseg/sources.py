@@ -74,7 +74,8 @@ class DemoSource(Source):
             raise SourceError(f"demo image {ASSETS / 'astronaut.jpg'} is missing; reinstall edgeseg")
         self.image = img
         self.frame_count, self._i = frames, 0
-        self._rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(seed)   # sensor noise: a few precomputed fields, cycled
+        self._noise = [rng.normal(0, 3.0, (self.out_wh[1], self.out_wh[0], 3)).astype(np.int16) for _ in range(7)]
 
     def read(self) -> np.ndarray | None:
         if self.frame_count and self._i >= self.frame_count:
@@ -91,8 +92,7 @@ class DemoSource(Source):
         m[0, 2] += ow / 2 - cx
         m[1, 2] += oh / 2 - cy
         frame = cv2.warpAffine(self.image, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        noise = self._rng.normal(0, 3.0, frame.shape).astype(np.int16)
-        frame = np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        frame = cv2.add(frame, self._noise[self._i % len(self._noise)], dtype=cv2.CV_8U)
         return self._finish(frame)
 
 
@@ -228,7 +228,7 @@ class LiveSource(Source):
 
 
 def open_source(spec: str | int, size: tuple[int, int] | None = None, fps: float | None = None,
-                mirror: bool = False, repeat_images: bool = False, demo_frames: int = 0) -> Source:
+                mirror: bool = False, repeat_images: bool = False, demo_frames: int = 0, retries: int = 4) -> Source:
     """Open `spec`: a camera index ('0'), 'demo', a URL, an image or a video file.
 
     Raises:
@@ -238,9 +238,9 @@ def open_source(spec: str | int, size: tuple[int, int] | None = None, fps: float
     if text == "demo":
         return DemoSource(size, mirror, frames=demo_frames)
     if text.isdigit():
-        return LiveSource(int(text), size, mirror, fps)
+        return LiveSource(int(text), size, mirror, fps, retries=retries)
     if "://" in text:
-        return LiveSource(text, size, mirror, fps)
+        return LiveSource(text, size, mirror, fps, retries=retries)
     path = Path(text).expanduser()
     if not path.exists():
         raise SourceError(f"source {text!r} is not a camera index, URL, 'demo' or an existing file")

@@ -33,3 +33,17 @@ def tensorrt_version() -> str | None:
         return f"trt-{tensorrt.__version__}"
     except Exception:
         return None
+
+
+def trt_profile_shapes(meta) -> dict:
+    """One optimisation profile covering every canvas the runtime can choose for a dynamic model."""
+    from .preprocess import choose_canvas
+    canvases = [choose_canvas((1000, int(1000 * a)), meta.input_hw, True, meta.multiple) for a in (0.25, 1.0, 4.0)]
+    side = max(max(c) for c in canvases)
+    lo = min(min(c) for c in canvases)
+    h, w = meta.input_hw
+
+    def shape(a, b):
+        return f"image:1x3x{a}x{b}" if meta.layout == "NCHW" else f"image:1x{a}x{b}x3"
+    return {"trt_profile_min_shapes": shape(lo, lo), "trt_profile_opt_shapes": shape(h, w),
+            "trt_profile_max_shapes": shape(side, side)}

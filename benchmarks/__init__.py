@@ -1,0 +1,1 @@
+"""Benchmarks for edgeseg: reference runners and comparison suites."""

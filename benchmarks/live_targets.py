@@ -1,0 +1,130 @@
+"""Issue-5 targets: live pipeline speed vs a naive baseline, and temporal flicker/ghosting.
+
+    python -m benchmarks.live_targets --json benchmarks/results/live_targets.json
+
+Speed: frames of desk.mp4 scaled to each size, preloaded (decoding is not timed), through
+Pipeline(effect=blur, refinement on, temporal on). The baseline in the same run: the same model,
+mask upsampled to full resolution as float32, cv2.GaussianBlur 51×51 of the whole frame, and numpy
+float32 alpha blending.
+Flicker: on the talking-head clips, mean |m_t − m_{t−1}| of the model's mask, without and with
+temporal smoothing, and the mean IoU between the smoothed and unsmoothed masks (ghosting check).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgeseg import Pipeline, PipelineOptions, Segmenter, SegmenterOptions
+from edgeseg.metrics import iou
+from edgeseg.postprocess import TemporalSmoother
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
+
+
+def read_frames(path: Path, n: int, size_wh: tuple[int, int] | None = None) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < n:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(f, size_wh, interpolation=cv2.INTER_AREA) if size_wh else f)
+    cap.release()
+    return frames
+
+
+def stats(ms: list[float]) -> dict:
+    return {"median": float(np.median(ms)), "p90": float(np.percentile(ms, 90)), "n": len(ms)}
+
+
+def naive_baseline(seg: Segmenter, frame: np.ndarray) -> np.ndarray:
+    a = seg.segment(frame).mask[..., None]
+    blurred = cv2.GaussianBlur(frame, (51, 51), 0)
+    return (frame.astype(np.float32) * a + blurred.astype(np.float32) * (1.0 - a)).astype(np.uint8)
+
+
+def speed(frames: list[np.ndarray], threads: int, passes: int) -> dict:
+    opts = PipelineOptions(segmenter=SegmenterOptions(provider="cpu", threads=threads), effect="blur")
+    ours, base = [], []
+    with Pipeline(opts) as pipe, Segmenter(SegmenterOptions(provider="cpu", threads=threads, refine=False)) as seg:
+        for f in frames[:10]:
+            pipe.process(f)
+            naive_baseline(seg, f)
+        for _ in range(passes):          # interleave so both see the same machine state
+            for f in frames:
+                t = time.perf_counter()
+                pipe.process(f)
+                ours.append((time.perf_counter() - t) * 1e3)
+                t = time.perf_counter()
+                naive_baseline(seg, f)
+                base.append((time.perf_counter() - t) * 1e3)
+        stages = pipe.timings.summary()["stages"]
+    o, b = stats(ours), stats(base)
+    return {"pipeline_ms": o, "baseline_ms": b, "speedup_median": b["median"] / o["median"], "stages": stages}
+
+
+def flicker(clip: Path, threads: int, base: float, gain: float) -> dict:
+    frames = read_frames(clip, 10_000)
+    smoother = TemporalSmoother(base=base, gain=gain)
+    raw_f, smooth_f, ious = [], [], []
+    prev_raw = prev_s = None
+    with Segmenter(SegmenterOptions(provider="cpu", threads=threads)) as seg:
+        for f in frames:
+            raw = seg.segment_work(f).mask.copy()
+            s = smoother(raw).copy()
+            if prev_raw is not None:
+                raw_f.append(float(np.abs(raw - prev_raw).mean()))
+                smooth_f.append(float(np.abs(s - prev_s).mean()))
+            ious.append(iou(s >= 0.5, raw >= 0.5))
+            prev_raw, prev_s = raw, s
+    r, s = float(np.mean(raw_f)), float(np.mean(smooth_f))
+    return {"clip": clip.name, "frames": len(frames), "flicker_raw": r, "flicker_smoothed": s,
+            "reduction_pct": 100 * (1 - s / r), "iou_smoothed_vs_raw": float(np.mean(ious))}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--video", default=str(DATA / "desk.mp4"))
+    p.add_argument("--frames", type=int, default=150)
+    p.add_argument("--passes", type=int, default=2)
+    p.add_argument("--sizes", default="1280x720,1920x1080")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--clips", default="talk_1,talk_2,talk_3,talk_4")
+    p.add_argument("--temporal-base", type=float, default=TemporalSmoother().base)
+    p.add_argument("--temporal-gain", type=float, default=TemporalSmoother().gain)
+    p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    result: dict = {"speed": {}, "flicker": []}
+    if not args.skip_speed:
+        for size in args.sizes.split(","):
+            w, h = (int(v) for v in size.split("x"))
+            r = speed(read_frames(Path(args.video), args.frames, (w, h)), args.threads, args.passes)
+            result["speed"][size] = r
+            print(f"{size}: pipeline {r['pipeline_ms']['median']:.2f} ms median / {r['pipeline_ms']['p90']:.2f} p90; "
+                  f"baseline {r['baseline_ms']['median']:.2f} / {r['baseline_ms']['p90']:.2f}; "
+                  f"{r['speedup_median']:.1f}x faster")
+            print("   " + "  ".join(f"{k} {v['p50']:.2f}" for k, v in r["stages"].items()))
+    for name in filter(None, args.clips.split(",")):
+        r = flicker(DATA / f"{name}.mp4", args.threads, args.temporal_base, args.temporal_gain)
+        result["flicker"].append(r)
+        print(f"{name}: flicker {r['flicker_raw']:.5f} -> {r['flicker_smoothed']:.5f} "
+              f"(-{r['reduction_pct']:.0f}%), IoU smoothed vs raw {r['iou_smoothed_vs_raw']:.4f}")
+    if result["flicker"]:
+        fl = result["flicker"]
+        result["flicker_mean"] = {k: float(np.mean([r[k] for r in fl]))
+                                  for k in ("reduction_pct", "iou_smoothed_vs_raw", "flicker_raw", "flicker_smoothed")}
+        print("mean: -{reduction_pct:.0f}% flicker, IoU {iou_smoothed_vs_raw:.4f}".format(**result["flicker_mean"]))
+    result["params"] = vars(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

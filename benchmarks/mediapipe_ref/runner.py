@@ -1,0 +1,307 @@
+"""Runs MediaPipe Selfie Segmentation (.tflite, LiteRT + XNNPACK) jobs. Executed by the reference venv's python:
+
+    PYTHONPATH=<repo root> benchmarks/.mpref/venv/bin/python runner.py JOB.json RESULT.json
+
+Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .metrics / .preprocess (pure numpy + cv2;
+importing them runs edgeseg/__init__, which imports no onnxruntime at import time).
+
+Job fields (all kinds): "kind" (latency | end_to_end | accuracy), "models" {name: .tflite path},
+"threads" (int, or a list for latency). See `run_latency`, `run_end_to_end`, `run_accuracy` for the rest.
+
+Pre/post-processing follows MediaPipe's selfie_segmentation_cpu graph (checked in the 0.10.21 wheel):
+ImageToTensorCalculator with keep_aspect_ratio=false (the frame is stretched to the model input),
+float range [0, 1], RGB; the model output is one channel of person probabilities (sigmoid inside the
+model) and TensorsToSegmentationCalculator uses activation NONE.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+from edgeseg.compose import Compositor
+from edgeseg.metrics import mean_scores, score_mask
+from edgeseg.preprocess import resize_fast
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+# --------------------------------------------------------------------------- model
+
+class SelfieModel:
+    """One selfie-segmentation .tflite in a LiteRT interpreter, with MediaPipe's pre/post-processing."""
+
+    def __init__(self, path: str | Path, threads: int):
+        self.path = Path(path)
+        self.interpreter = Interpreter(model_path=str(path), num_threads=int(threads))
+        self.interpreter.allocate_tensors()
+        inp, = self.interpreter.get_input_details()
+        out, = self.interpreter.get_output_details()
+        _check_io(self.path.name, inp, out)
+        self._in_index, self._out_index = inp["index"], out["index"]
+        self.input_hw = (int(inp["shape"][1]), int(inp["shape"][2]))
+        self._tensor = np.zeros(tuple(inp["shape"]), np.float32)
+        self._rgb = np.empty((*self.input_hw, 3), np.uint8)
+
+    def describe(self) -> dict:
+        inp, = self.interpreter.get_input_details()
+        out, = self.interpreter.get_output_details()
+        return {"file": self.path.name, "input": [int(d) for d in inp["shape"]], "input_dtype": inp["dtype"].__name__,
+                "output": [int(d) for d in out["shape"]], "output_dtype": out["dtype"].__name__}
+
+    def set_input(self, frame_bgr: np.ndarray) -> None:
+        """Stretch to the input size (no aspect ratio kept, as MediaPipe does), BGR->RGB, float32 in [0, 1]."""
+        h, w = self.input_hw
+        small = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_LINEAR)
+        cv2.cvtColor(small, cv2.COLOR_BGR2RGB, dst=self._rgb)
+        np.multiply(self._rgb, np.float32(1 / 255.0), out=self._tensor[0])
+        self.interpreter.set_tensor(self._in_index, self._tensor)
+
+    def invoke(self) -> None:
+        self.interpreter.invoke()
+
+    def output(self) -> np.ndarray:
+        """Person probability at the model resolution, float32 H×W in [0, 1]."""
+        return self.interpreter.get_tensor(self._out_index)[0, :, :, 0]
+
+    def predict(self, frame_bgr: np.ndarray) -> np.ndarray:
+        self.set_input(frame_bgr)
+        self.invoke()
+        return self.output()
+
+
+def _check_io(name: str, inp: dict, out: dict) -> None:
+    """The layout this runner assumes: float32 NHWC RGB in, float32 N×H×W×1 probabilities out."""
+    if inp["dtype"] != np.float32 or len(inp["shape"]) != 4 or inp["shape"][3] != 3:
+        raise ValueError(f"{name}: expected a float32 1×H×W×3 input, got {inp['dtype']} {list(inp['shape'])}")
+    if out["dtype"] != np.float32 or len(out["shape"]) != 4 or out["shape"][3] != 1:
+        raise ValueError(f"{name}: expected a float32 1×H×W×1 output, got {out['dtype']} {list(out['shape'])}; "
+                         "a 2-channel output would need a softmax, which this runner does not do")
+
+
+def load_models(job: dict, threads: int) -> dict[str, SelfieModel]:
+    return {name: SelfieModel(path, threads) for name, path in job["models"].items()}
+
+
+# --------------------------------------------------------------------------- stats
+
+def summarise(ms: list[float]) -> dict:
+    """median, p90, p99, mean, std (ms), FPS at the median, and the sample count."""
+    a = np.asarray(ms, np.float64)
+    med = float(np.median(a))
+    return {"median_ms": med, "p90_ms": float(np.percentile(a, 90)), "p99_ms": float(np.percentile(a, 99)),
+            "mean_ms": float(a.mean()), "std_ms": float(a.std()), "fps": 1000.0 / med if med > 0 else float("inf"),
+            "n": int(a.size)}
+
+
+def _median_p90(ms: list[float]) -> dict:
+    a = np.asarray(ms, np.float64)
+    return {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90))}
+
+
+# --------------------------------------------------------------------------- latency
+
+def time_invoke(model: SelfieModel, warmup: int, min_seconds: float, min_runs: int) -> list[float]:
+    """Times `invoke()` alone on a fixed random input until both min_seconds and min_runs are reached."""
+    rng = np.random.default_rng(0)
+    h, w = model.input_hw
+    model.set_input(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    for _ in range(warmup):
+        model.invoke()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - start < min_seconds:
+        t = time.perf_counter()
+        model.invoke()
+        times.append((time.perf_counter() - t) * 1e3)
+    return times
+
+
+def run_latency(job: dict) -> dict:
+    """job: threads (list), warmup (10), min_seconds (1.5), min_runs (50). -> {model: {threads: stats}}."""
+    threads = job.get("threads", [1, 2])
+    threads = [threads] if isinstance(threads, int) else list(threads)
+    warmup, min_s, min_runs = int(job.get("warmup", 10)), float(job.get("min_seconds", 1.5)), int(job.get("min_runs", 50))
+    results: dict = {}
+    for name, path in job["models"].items():
+        per_thread, desc = {}, None
+        for n in threads:
+            model = SelfieModel(path, n)
+            desc = model.describe()
+            per_thread[str(n)] = summarise(time_invoke(model, warmup, min_s, min_runs))
+        results[name] = {"model": desc, "threads": per_thread}
+    return {"models": results, "settings": {"threads": threads, "warmup": warmup, "min_seconds": min_s,
+                                            "min_runs": min_runs}}
+
+
+# --------------------------------------------------------------------------- end to end
+
+def read_frames(video: str, size_wh: tuple[int, int], count: int) -> list[np.ndarray]:
+    """`count` BGR frames of `video` at size_wh (resized untimed if needed; the video loops if it is short)."""
+    cap = cv2.VideoCapture(str(video))
+    if not cap.isOpened():
+        raise ValueError(f"cannot open video {video}")
+    frames: list[np.ndarray] = []
+    try:
+        while len(frames) < count:
+            ok, frame = cap.read()
+            if not ok:
+                if not frames:
+                    raise ValueError(f"video {video} gives no frames")
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            if (frame.shape[1], frame.shape[0]) != tuple(size_wh):
+                shrink = frame.shape[1] > size_wh[0]
+                frame = cv2.resize(frame, tuple(size_wh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            frames.append(frame)
+    finally:
+        cap.release()
+    return frames
+
+
+class BlurEffect:
+    """The mask -> output half of edgeseg's Pipeline for effect 'blur' (Pipeline._process and
+    Pipeline._blurred), without its temporal smoothing and feathering (MediaPipe's graph has neither).
+    Calls edgeseg's Compositor exactly as the Pipeline does. The Pipeline downsizes the segmenter's
+    already-reduced frame when it is large enough; here there is none, so the full frame is used
+    (the Pipeline's fallback)."""
+
+    def __init__(self, blur_strength: float, downscale: int):
+        self.strength, self.downscale = float(blur_strength), int(downscale)
+        self.compositor = Compositor()
+        self._alpha: np.ndarray | None = None
+        self._out: np.ndarray | None = None
+
+    def postprocess(self, mask: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
+        """uint8 full-resolution alpha, as edgeseg makes it (scale to 0..255 first, then resize)."""
+        h, w = frame_hw
+        if self._alpha is None or self._alpha.shape != (h, w):
+            self._alpha = np.empty((h, w), np.uint8)
+        mask_u8 = cv2.convertScaleAbs(mask, alpha=255.0)
+        return cv2.resize(mask_u8, (w, h), dst=self._alpha, interpolation=cv2.INTER_LINEAR)
+
+    def blurred(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Halo-free blurred background computed at 1/downscale of the frame size."""
+        h, w = frame.shape[:2]
+        d = self.downscale
+        size = (max(1, w // d), max(1, h // d))
+        small = resize_fast(frame, size)
+        alpha = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+        return self.compositor.blurred_background(small, alpha, self.strength * max(h, w) / 1280.0 / d, (h, w))
+
+    def composite(self, frame: np.ndarray, mask: np.ndarray, alpha_u8: np.ndarray) -> np.ndarray:
+        if self._out is None or self._out.shape != frame.shape:
+            self._out = np.empty(frame.shape, np.uint8)
+        return self.compositor.blend(frame, self.blurred(frame, mask), alpha_u8, out=self._out)
+
+
+def process_frames(model: SelfieModel, effect: BlurEffect, frames: list[np.ndarray]) -> dict[str, list[float]]:
+    """Per-stage and whole-frame times (ms) for each frame."""
+    stages: dict[str, list[float]] = {k: [] for k in ("preprocess", "inference", "postprocess", "composite", "frame")}
+    for frame in frames:
+        t0 = time.perf_counter()
+        model.set_input(frame)
+        t1 = time.perf_counter()
+        model.invoke()
+        t2 = time.perf_counter()
+        mask = model.output()
+        alpha_u8 = effect.postprocess(mask, frame.shape[:2])
+        t3 = time.perf_counter()
+        effect.composite(frame, mask, alpha_u8)
+        t4 = time.perf_counter()
+        for key, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)):
+            stages[key].append(dt * 1e3)
+    return stages
+
+
+def run_end_to_end(job: dict) -> dict:
+    """job: video, size [W, H], frames, threads (2), blur_strength (12.0), blur_downscale (4), warmup_frames (3)."""
+    size_wh = tuple(int(v) for v in job["size"])
+    frames = read_frames(job["video"], size_wh, int(job["frames"]))
+    threads = int(job.get("threads", 2))
+    strength, downscale = float(job.get("blur_strength", 12.0)), int(job.get("blur_downscale", 4))
+    warmup = min(int(job.get("warmup_frames", 3)), len(frames))
+    results = {}
+    for name, model in load_models(job, threads).items():
+        effect = BlurEffect(strength, downscale)
+        process_frames(model, effect, frames[:warmup])
+        stages = process_frames(model, effect, frames)
+        summary = {k: _median_p90(v) for k, v in stages.items()}
+        summary["fps"] = 1000.0 / summary["frame"]["median_ms"]
+        results[name] = {"model": model.describe(), "stages": summary}
+    return {"models": results, "settings": {"video": str(job["video"]), "size": list(size_wh), "frames": len(frames),
+                                            "threads": threads, "blur_strength": strength,
+                                            "blur_downscale": downscale, "warmup_frames": warmup}}
+
+
+# --------------------------------------------------------------------------- accuracy
+
+def image_mask_pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
+    """(image, mask) paths matched by file stem, sorted by image name (like edgeseg eval)."""
+    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in IMAGE_EXTS}
+    return [(p, by_stem[p.stem]) for p in sorted(images.iterdir())
+            if p.suffix.lower() in IMAGE_EXTS and p.stem in by_stem]
+
+
+def score_model(model: SelfieModel, pairs: list[tuple[Path, Path]], threshold: float) -> list[dict]:
+    rows = []
+    for img_path, mask_path in pairs:
+        img = cv2.imread(str(img_path), cv2.IMREAD_COLOR)
+        gt = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+        if img is None or gt is None:
+            continue
+        prob = cv2.resize(model.predict(img), (gt.shape[1], gt.shape[0]), interpolation=cv2.INTER_LINEAR)
+        rows.append(score_mask(prob, gt > 127, threshold))
+    return rows
+
+
+def run_accuracy(job: dict) -> dict:
+    """job: images_dir, masks_dir, limit (0 = all), threshold (0.5), threads (2)."""
+    images, masks = Path(job["images_dir"]), Path(job["masks_dir"])
+    for d in (images, masks):
+        if not d.is_dir():
+            raise ValueError(f"folder {d} does not exist")
+    pairs = image_mask_pairs(images, masks)[: int(job.get("limit", 0)) or None]
+    if not pairs:
+        raise ValueError(f"no image in {images} has a mask of the same name in {masks}")
+    threshold, threads = float(job.get("threshold", 0.5)), int(job.get("threads", 2))
+    results = {}
+    for name, model in load_models(job, threads).items():
+        rows = score_model(model, pairs, threshold)
+        results[name] = {"model": model.describe(), "images": len(rows), **mean_scores(rows)}
+    return {"models": results, "settings": {"images_dir": str(images), "masks_dir": str(masks), "pairs": len(pairs),
+                                            "threshold": threshold, "threads": threads}}
+
+
+# --------------------------------------------------------------------------- entry point
+
+JOBS = {"latency": run_latency, "end_to_end": run_end_to_end, "accuracy": run_accuracy}
+
+
+def runtime_versions() -> dict:
+    import ai_edge_litert
+    return {"python": sys.version.split()[0], "numpy": np.__version__, "opencv": cv2.__version__,
+            "ai_edge_litert": getattr(ai_edge_litert, "__version__", "unknown")}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: runner.py JOB.json RESULT.json", file=sys.stderr)
+        return 2
+    job = json.loads(Path(argv[0]).read_text())
+    kind = job.get("kind")
+    if kind not in JOBS:
+        print(f"unknown job kind {kind!r}; expected one of {sorted(JOBS)}", file=sys.stderr)
+        return 2
+    result = {"kind": kind, "runtime": runtime_versions(), **JOBS[kind](job)}
+    Path(argv[1]).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,169 @@
+"""Latency measurement: device fingerprint, warm-up, time-based run counts, percentiles.
+
+Used by `edgeseg bench`, `edgeseg tune` and the benchmarks/ suite. Measurements are reported,
+never asserted.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import EdgeSegError
+from .models import pick_model_file
+from .session import PROVIDER_NAMES, available_providers, short_name
+
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon")
+
+
+def fingerprint() -> dict:
+    """CPU model, cores, instruction flags, GPU, versions and available providers."""
+    import onnxruntime as ort
+    cpu, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"model name\s*:\s*(.+)", text)
+        cpu = m.group(1).strip() if m else cpu
+        m = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+        flags = set(m.group(1).split()) if m else set()
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "cpu_flags": {f: f in flags for f in CPU_FLAGS},
+            "gpu": gpu_info(), "onnxruntime": ort.__version__, "edgeseg": __version__,
+            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}",
+            "providers": [short_name(p) for p in available_providers()]}
+
+
+def gpu_info() -> dict | None:
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not out:
+        return None
+    name, driver, mem = (s.strip() for s in out[0].split(","))
+    return {"name": name, "driver": driver, "memory": mem}
+
+
+def device_slug(fp: dict) -> str:
+    """A file-name-safe device name, e.g. 'amd-epyc-2c' or 'nvidia-h100-80gb-hbm3'."""
+    name = fp["gpu"]["name"] if fp.get("gpu") else f"{fp['cpu']}-{fp['cores']}c"
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def summarise(ms: list[float]) -> dict:
+    a = np.asarray(ms, np.float64)
+    return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90)), "p99": float(np.percentile(a, 99)),
+            "mean": float(a.mean()), "std": float(a.std()), "fps": float(1000.0 / np.median(a)), "runs": int(a.size)}
+
+
+def time_it(fn, seconds: float = 1.0, warmup_seconds: float = 0.3, min_runs: int = 30, max_runs: int = 100_000) -> dict:
+    """Warm up, then call fn until `seconds` have passed (and at least min_runs); ms percentiles."""
+    end = time.perf_counter() + warmup_seconds
+    fn()
+    while time.perf_counter() < end:
+        fn()
+    times: list[float] = []
+    end = time.perf_counter() + seconds
+    while (time.perf_counter() < end or len(times) < min_runs) and len(times) < max_runs:
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return summarise(times)
+
+
+@dataclass
+class BenchCase:
+    precision: str
+    provider: str
+    threads: int
+    size_wh: tuple[int, int]
+
+
+def demo_frames(size_wh: tuple[int, int], n: int = 24) -> list[np.ndarray]:
+    from .sources import DemoSource
+    src = DemoSource(size_wh, frames=n)
+    return [src.read() for _ in range(n)]
+
+
+def bench_case(case: BenchCase, model: str | Path | None, seconds: float, frames: list[np.ndarray] | None = None) -> dict:
+    """One row: model-only and full-pipeline latency with the stage breakdown.
+
+    A provider that this onnxruntime lacks, or a missing variant, gives a row with that status.
+    """
+    from .pipeline import Pipeline, PipelineOptions
+    from .segmenter import Segmenter, SegmenterOptions
+    w, h = case.size_wh
+    row = {"precision": case.precision, "provider": case.provider, "threads": case.threads, "size": f"{w}x{h}"}
+    if PROVIDER_NAMES[case.provider] not in available_providers():
+        return {**row, "status": "unavailable", "note": f"onnxruntime here has no {case.provider} provider"}
+    try:
+        path = pick_model_file(model, case.precision, case.provider)
+        t = time.perf_counter()
+        seg = Segmenter(SegmenterOptions(model_path=path, provider=case.provider, threads=case.threads))
+        row["session_start_ms"] = (time.perf_counter() - t) * 1e3
+    except EdgeSegError as exc:
+        return {**row, "status": "unavailable", "note": str(exc)}
+    with seg:
+        canvas = seg.canvas_for((h, w))
+        meta = seg.meta
+        shape = (1, 3, *canvas) if meta.layout == "NCHW" else (1, *canvas, 3)
+        x = np.random.default_rng(0).random(shape, np.float32).astype(seg.session.input_dtype)
+        row["canvas"] = f"{canvas[1]}x{canvas[0]}"
+        row["model_ms"] = time_it(lambda: seg.session.run(x), seconds)
+        frames = frames or demo_frames((w, h))
+        with Pipeline(PipelineOptions(effect="blur"), segmenter=seg) as pipe:
+            it = iter(range(1 << 62))
+            row["pipeline_ms"] = time_it(lambda: pipe.process(frames[next(it) % len(frames)]), seconds)
+            row["stages"] = pipe.timings.summary()["stages"]
+        row["file"] = path.name
+        row["actual_provider"] = seg.provider
+    row["status"] = "ok" if row["actual_provider"] == case.provider else "fallback"
+    return row
+
+
+def run_matrix(model, precisions, providers, sizes, threads, seconds: float = 1.0, log=print) -> list[dict]:
+    rows = []
+    for provider in providers:
+        for precision in precisions:
+            for n in threads:
+                for size in sizes:
+                    row = bench_case(BenchCase(precision, provider, n, size), model, seconds)
+                    rows.append(row)
+                    log(format_row(row))
+    return rows
+
+
+def format_row(row: dict) -> str:
+    head = f"{row['provider']:>8} {row['precision']:>4} {row['threads']}t {row['size']:>9}"
+    if row["status"] not in ("ok", "fallback"):
+        return f"{head}  {row['status']}: {row.get('note', '')}"
+    m, p = row["model_ms"], row["pipeline_ms"]
+    return (f"{head}  model {m['median']:6.3f} ms (p90 {m['p90']:6.3f})   pipeline {p['median']:6.2f} ms "
+            f"(p90 {p['p90']:6.2f}, {p['fps']:6.1f} fps)  {row['status']}")
+
+
+def markdown_table(rows: list[dict]) -> str:
+    lines = ["| provider | precision | threads | frame | model ms median | p90 | p99 | mean ± std | pipeline ms median | p90 | FPS | status |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["status"] in ("ok", "fallback"):
+            m, p = r["model_ms"], r["pipeline_ms"]
+            lines.append(f"| {r['provider']} | {r['precision']} | {r['threads']} | {r['size']} | {m['median']:.3f} | "
+                         f"{m['p90']:.3f} | {m['p99']:.3f} | {m['mean']:.3f} ± {m['std']:.3f} | {p['median']:.2f} | "
+                         f"{p['p90']:.2f} | {p['fps']:.0f} | {r['status']} |")
+        else:
+            lines.append(f"| {r['provider']} | {r['precision']} | {r['threads']} | {r['size']} | – | – | – | – | – | – | – | "
+                         f"{r['status']}: {r.get('note', '')[:80]} |")
+    return "\n".join(lines) + "\n"

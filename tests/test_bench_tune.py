@@ -1,0 +1,91 @@
+import json
+import os
+
+import pytest
+
+from edgeseg.bench import BenchCase, bench_case, device_slug, fingerprint, markdown_table, summarise, time_it
+from edgeseg.errors import ConfigError
+from edgeseg.meta import ModelMeta
+from edgeseg.trt import engine_cache_dir, trt_profile_shapes
+from edgeseg.tune import choose, load_profile, save_profile
+
+
+def test_the_fingerprint_names_cpu_flags_versions_and_providers():
+    fp = fingerprint()
+    assert fp["cores"] >= 1 and "avx2" in fp["cpu_flags"] and "cpu" in fp["providers"]
+    assert fp["onnxruntime"] and fp["edgeseg"]
+    assert device_slug(fp) and "/" not in device_slug(fp)
+
+
+def test_summary_statistics_are_percentiles_of_the_samples():
+    s = summarise([1.0] * 90 + [11.0] * 10)
+    assert s["median"] == 1.0 and s["p99"] > 10 and s["runs"] == 100 and s["fps"] == 1000.0
+
+
+def test_time_it_runs_for_at_least_the_minimum_count():
+    assert time_it(lambda: None, seconds=0.01, warmup_seconds=0.0, min_runs=40)["runs"] >= 40
+
+
+def test_a_missing_provider_gives_a_row_with_a_status_instead_of_crashing():
+    row = bench_case(BenchCase("fp32", "tensorrt", 1, (320, 180)), None, 0.05)
+    if row["status"] == "unavailable":
+        assert "tensorrt" in row["note"]
+    assert "| tensorrt |" in markdown_table([row])
+
+
+def test_a_cpu_row_has_model_and_pipeline_timings_with_stages():
+    row = bench_case(BenchCase("fp32", "cpu", 1, (320, 180)), None, 0.05)
+    assert row["status"] == "ok" and row["model_ms"]["median"] > 0
+    assert {"inference", "composite"} <= set(row["stages"]) and row["canvas"] == "256x144"
+
+
+def rows(*fps):
+    return [{"status": "ok", "provider": "cpu", "precision": "fp32", "threads": i + 1, "size": "1280x720",
+             "pipeline_ms": {"fps": f, "median": 1000 / f}} for i, f in enumerate(fps)]
+
+
+def test_tune_picks_the_fastest_setting_that_meets_the_target():
+    assert choose(rows(20, 90, 60), 30)["threads"] == 2
+    assert choose(rows(20, 25), 30) is None
+
+
+def test_a_saved_profile_is_loaded_back(tmp_path):
+    path = save_profile(rows(90)[0], 30, {"cpu": "x"}, tmp_path / "p.json")
+    assert load_profile(path) == {"provider": "cpu", "precision": "fp32", "threads": 1}
+
+
+def test_a_damaged_profile_says_to_re_run_tune(tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match="edgeseg tune"):
+        load_profile(bad)
+
+
+def test_the_trt_cache_key_changes_with_model_shape_and_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGESEG_TEST_ROOT", str(tmp_path))
+    a = engine_cache_dir("$EDGESEG_TEST_ROOT/trt", "a" * 64, (144, 256), "trt-10.1")
+    assert str(a).startswith(str(tmp_path)) and a.is_dir()
+    assert a != engine_cache_dir(tmp_path, "b" * 64, (144, 256), "trt-10.1")
+    assert a != engine_cache_dir(tmp_path, "a" * 64, (256, 256), "trt-10.1")
+    assert a != engine_cache_dir(tmp_path, "a" * 64, (144, 256), "trt-10.2")
+    home = engine_cache_dir("~/x", "a" * 64, None, "t")
+    assert "~" not in str(home) and str(home).startswith(os.path.expanduser("~"))
+
+
+def test_the_trt_profile_covers_every_adaptive_canvas():
+    shapes = trt_profile_shapes(ModelMeta())
+    assert shapes["trt_profile_opt_shapes"] == "image:1x3x144x256"
+    mx = int(shapes["trt_profile_max_shapes"].split("x")[-1])
+    assert mx >= 384
+
+
+@pytest.mark.gpu
+def test_cuda_provider_segments_when_present():
+    from edgeseg.session import available_providers
+    if "CUDAExecutionProvider" not in available_providers():
+        pytest.skip("no CUDA execution provider in this onnxruntime")
+    import numpy as np
+    from edgeseg import Segmenter, SegmenterOptions
+    with Segmenter(SegmenterOptions(provider="cuda")) as seg:
+        assert seg.provider == "cuda"
+        assert seg.segment(np.zeros((360, 640, 3), np.uint8)).mask.shape == (360, 640)

@@ -1,0 +1,50 @@
+"""The MediaPipe Selfie Segmentation reference runner (separate venv, LiteRT). Needs network the first time."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CCP = Path(__file__).resolve().parents[1].parent / "shared/data/people/ccp"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def mp_env():
+    from benchmarks.mediapipe_ref.setup_env import ensure_env
+    try:
+        return ensure_env()
+    except RuntimeError as e:
+        pytest.skip(f"cannot create the MediaPipe reference env: {e}")
+
+
+@pytest.fixture
+def five_pairs(tmp_path) -> Path:
+    """images/ + masks/ with symlinks to the first 5 ccp pairs."""
+    if not (CCP / "images").is_dir() or not (CCP / "masks").is_dir():
+        pytest.skip(f"shared data {CCP} not present")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for img in sorted((CCP / "images").glob("*.jpg"))[:5]:
+        (tmp_path / "images" / img.name).symlink_to(img)
+        (tmp_path / "masks" / f"{img.stem}.png").symlink_to(CCP / "masks" / f"{img.stem}.png")
+    return tmp_path
+
+
+def test_latency_both_models(mp_env):
+    from benchmarks.mediapipe_ref.reference import reference_latency
+    result = reference_latency(threads=(1,), env=mp_env, min_seconds=0.2, min_runs=10, warmup=2)
+    assert set(result["models"]) == {"general", "landscape"}
+    for name, model in result["models"].items():
+        stats = model["threads"]["1"]
+        assert stats["median_ms"] > 0, name
+        assert stats["n"] >= 10, name
+
+
+def test_accuracy_on_five_pairs(mp_env, five_pairs):
+    from benchmarks.mediapipe_ref.reference import reference_accuracy
+    result = reference_accuracy(five_pairs / "images", five_pairs / "masks", env=mp_env)
+    for name, model in result["models"].items():
+        assert model["images"] == 5, name
+        assert 0.0 <= model["person_iou"] <= 1.0, name
