@@ -77,6 +77,8 @@ def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress
         OutputError: the output cannot be written (checked before any work).
     """
     output = Path(output).expanduser()
+    if Path(source.name).exists() and output.resolve() == Path(source.name).resolve():
+        raise OutputError(f"output {output} is the input file; choose another -o (the input is never overwritten)")
     mask_folder = pipeline.options.effect == "mask" and (output.suffix == "" or output.is_dir())
     if source.frame_count == 1 and not mask_folder:       # a still image
         if output.suffix.lower() not in IMAGE_EXTS:

@@ -77,3 +77,11 @@ def reference_accuracy(images_dir: str | Path, masks_dir: str | Path, limit: int
     job = {"kind": "accuracy", "images_dir": str(Path(images_dir).resolve()),
            "masks_dir": str(Path(masks_dir).resolve()), "limit": int(limit), **options}
     return run_reference(job, env, timeout)
+
+
+def reference_pseudo_labels(videos: list[str | Path], out_dir: str | Path, stride: int = 5, teacher: str = "general",
+                            env: Env | None = None, timeout: float = 900) -> dict:
+    """Soft teacher masks for every `stride`-th frame of each video, in the images/ + masks/ layout."""
+    job = {"kind": "pseudo_labels", "videos": [str(Path(v).resolve()) for v in videos],
+           "out_dir": str(Path(out_dir).resolve()), "stride": int(stride), "teacher": teacher}
+    return run_reference(job, env, timeout)

@@ -5,7 +5,7 @@
 Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .metrics / .preprocess (pure numpy + cv2;
 importing them runs edgeseg/__init__, which imports no onnxruntime at import time).
 
-Job fields (all kinds): "kind" (latency | end_to_end | accuracy), "models" {name: .tflite path},
+Job fields (all kinds): "kind" (latency | end_to_end | accuracy | pseudo_labels), "models" {name: .tflite path},
 "threads" (int, or a list for latency). See `run_latency`, `run_end_to_end`, `run_accuracy` for the rest.
 
 Pre/post-processing follows MediaPipe's selfie_segmentation_cpu graph (checked in the 0.10.21 wheel):
@@ -278,9 +278,45 @@ def run_accuracy(job: dict) -> dict:
                                             "threshold": threshold, "threads": threads}}
 
 
+# --------------------------------------------------------------------------- pseudo-labels
+
+def run_pseudo_labels(job: dict) -> dict:
+    """Teacher masks for video frames. job: videos [paths], stride (5), out_dir, teacher ('general').
+
+    Writes out_dir/images/CLIP_FRAME.jpg and out_dir/masks/CLIP_FRAME.png (soft mask, 0-255,
+    at the frame's resolution): the images/ + masks/ layout that edgeseg train reads.
+    """
+    out = Path(job["out_dir"])
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "masks").mkdir(parents=True, exist_ok=True)
+    teacher_name = job.get("teacher", "general")
+    teacher = load_models(job, int(job.get("threads", 2)))[teacher_name]
+    stride, written = int(job.get("stride", 5)), {}
+    for video in job["videos"]:
+        cap = cv2.VideoCapture(str(video))
+        if not cap.isOpened():
+            raise ValueError(f"cannot open video {video}")
+        clip, index, count = Path(video).stem, 0, 0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if index % stride == 0:
+                prob = cv2.resize(teacher.predict(frame), (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+                name = f"{clip}_{index:05d}"
+                cv2.imwrite(str(out / "images" / f"{name}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
+                cv2.imwrite(str(out / "masks" / f"{name}.png"), np.clip(prob * 255 + 0.5, 0, 255).astype(np.uint8))
+                count += 1
+            index += 1
+        cap.release()
+        written[clip] = count
+    return {"teacher": teacher.describe(), "frames": written, "out_dir": str(out)}
+
+
 # --------------------------------------------------------------------------- entry point
 
-JOBS = {"latency": run_latency, "end_to_end": run_end_to_end, "accuracy": run_accuracy}
+JOBS = {"latency": run_latency, "end_to_end": run_end_to_end, "accuracy": run_accuracy,
+        "pseudo_labels": run_pseudo_labels}
 
 
 def runtime_versions() -> dict:

@@ -29,6 +29,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: float = 1.0
     dice_weight: float = 1.0
+    boundary_weight: float = 0.0      # extra BCE weight within a few px of the mask edge
+    init: str | None = None           # start from this checkpoint's weights (a fine-tuning stage)
     seed: int = 0
     workers: int = 1
     threads: int = 0                  # torch threads; 0 = all cores

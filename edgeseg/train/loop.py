@@ -109,6 +109,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
     t_load = time.perf_counter()
     pairset = load_pairs(cfg.data)
     train_pairs, val_pairs = split_pairs(pairset.pairs, cfg.val_fraction)
+    scored = Path(cfg.data[0]).name + "/"      # validation scores the first (hand-labelled) folder only
+    val_pairs = [p for p in val_pairs if p.name.startswith(scored)]
     if cfg.max_val_images:
         val_pairs = val_pairs[: cfg.max_val_images]
     backgrounds = load_images(cfg.backgrounds)
@@ -126,6 +128,12 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, steps))
     history: list[dict] = []
     start_epoch, best = 0, -1.0
+    if cfg.init and not resume:
+        init = load_checkpoint(cfg.init)
+        if init["model_config"] != model_cfg:
+            raise ConfigError(f"init: {cfg.init} has model {init['model_config']}, the config asks for {model_cfg}")
+        model.load_state_dict(init["model"])
+        log.info("initialised from %s (epoch %d)", cfg.init, init["epoch"] + 1)
     if resume:
         last = out / "last.pt"
         if not last.exists():
@@ -149,7 +157,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         losses = []
         bar = _progress(loader, steps, f"epoch {epoch + 1}/{cfg.epochs}")
         for x, y in bar:
-            loss = bce_dice_loss(model.forward_logits(x), y, cfg.dice_weight)
+            loss = bce_dice_loss(model.forward_logits(x), y, cfg.dice_weight, cfg.boundary_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -12,5 +12,17 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
     return (1 - (2 * inter + eps) / (prob.sum(1) + target.sum(1) + eps)).mean()
 
 
-def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1.0) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits, target) + dice_weight * dice_loss(logits, target)
+def boundary_band(target: torch.Tensor, width: int = 5) -> torch.Tensor:
+    """1 within about width/2 px of the target's person/background edge, else 0."""
+    pad = width // 2
+    dilated = F.max_pool2d(target, width, 1, pad)
+    eroded = -F.max_pool2d(-target, width, 1, pad)
+    return (dilated - eroded).clamp(0, 1)
+
+
+def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1.0,
+                  boundary_weight: float = 0.0) -> torch.Tensor:
+    """BCE (optionally weighted 1 + boundary_weight near edges) + dice_weight · soft Dice."""
+    weight = 1.0 + boundary_weight * boundary_band(target) if boundary_weight else None
+    bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+    return bce + dice_weight * dice_loss(logits, target)

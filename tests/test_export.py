@@ -1,0 +1,96 @@
+"""Export: every variant loads and segments, the accuracy gate refuses damage, metadata round-trips."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from edgeseg import Segmenter, SegmenterOptions  # noqa: E402
+from edgeseg.train.checkpoint import save_checkpoint  # noqa: E402
+from edgeseg.train.model import build_model  # noqa: E402
+from export.__main__ import main as export_main  # noqa: E402
+from export.steps import read_meta  # noqa: E402
+from export.verify import gate  # noqa: E402
+
+TINY = {"arch": "EdgeUNet", "widths": [4, 8, 8, 8], "blocks": [1, 1, 1], "expand": 2}
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    model = build_model(TINY)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint({"model": model.state_dict(), "model_config": TINY, "epoch": 0,
+                     "input": {"hw": [64, 96], "adaptive": True}}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_ckpt, small_pairs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    code = export_main([str(tiny_ckpt), "--out", str(out), "--precision", "fp32,fp16,int8", "--calib",
+                        str(small_pairs), "--calib-count", "6", "--val", str(small_pairs), "--val-count", "4",
+                        "--no-latency", "--force"])
+    assert code == 0
+    return out
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_every_variant_loads_and_segments(exported, precision):
+    with Segmenter(SegmenterOptions(model_path=exported / "model.onnx", precision=precision, provider="cpu")) as seg:
+        assert seg.meta.precision == precision
+        for hw in [(90, 160), (160, 90)]:
+            assert seg.segment(np.zeros((*hw, 3), np.uint8)).mask.shape == hw
+
+
+def test_the_metadata_round_trips_with_its_provenance(exported, tiny_ckpt):
+    meta = read_meta(exported / "model.onnx")
+    with Segmenter(SegmenterOptions(model_path=exported / "model.onnx", provider="cpu")) as seg:
+        assert seg.meta == meta                      # the runtime (ORT) reads what export (onnx) wrote
+    assert meta.source_sha256 == hashlib.sha256(tiny_ckpt.read_bytes()).hexdigest()
+    assert meta.input_hw == (64, 96) and meta.adaptive and meta.schema_version == 1
+    assert meta.val_person_iou is not None and meta.edgeseg_version
+
+
+def test_the_report_lists_each_variant(exported):
+    report = json.loads((exported / "report.json").read_text())
+    assert [v["variant"] for v in report["variants"]] == ["fp32", "fp16", "int8"]
+    assert report["parity_max_abs_diff"] <= 1e-4
+    assert "| int8 |" in (exported / "report.md").read_text()
+
+
+def test_the_gate_refuses_a_damaged_variant(tiny_ckpt, small_pairs, tmp_path, monkeypatch, caplog):
+    import export.__main__ as ex
+    real = ex.evaluate
+
+    def damaged(seg, pairs, limit=0):           # the int8 file scores 2 points lower than fp32
+        rows, summary = real(seg, pairs, limit)
+        if seg.meta.precision == "int8":
+            summary = {**summary, "person_iou": summary["person_iou"] - 0.02}
+        return rows, summary
+    monkeypatch.setattr(ex, "evaluate", damaged)
+    code = export_main([str(tiny_ckpt), "--out", str(tmp_path), "--precision", "fp32,int8", "--calib", str(small_pairs),
+                        "--calib-count", "4", "--val", str(small_pairs), "--val-count", "3", "--no-latency"])
+    assert code != 0
+    assert "REFUSED" in caplog.text and "loses 2.00 points" in caplog.text
+    assert not (tmp_path / "model.int8.onnx").exists() and (tmp_path / "model.onnx").exists()
+
+
+def test_the_gate_function_allows_half_a_point():
+    assert gate("int8", 0.900, 0.904, force=False) == "ok"
+    assert gate("int8", 0.890, 0.904, force=True) == "forced"
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--precision", "fp32", "--calib", "X"], "only used for int8"),
+    (["--precision", "int8"], "calibration"),
+    (["--force"], "needs --val"),
+    (["--precision", "fp8"], "fp32, fp16, int8"),
+    (["--input-size", "100x100"], "multiples of 16"),
+])
+def test_conflicting_export_options_are_errors(tiny_ckpt, tmp_path, args, words, caplog):
+    assert export_main([str(tiny_ckpt), "--out", str(tmp_path)] + args) == 2
+    assert words in caplog.text
