@@ -124,9 +124,14 @@ class WindowSink:
 
     def __init__(self, title: str = "edgeseg"):
         self.title = title
+        self._sized = False
         cv2.namedWindow(title, cv2.WINDOW_NORMAL)
 
     def show(self, frame: np.ndarray, lines: list[str]) -> int:
+        if not self._sized:                     # open at the frame's size (at most 1280 wide)
+            s = min(1.0, 1280 / frame.shape[1])
+            cv2.resizeWindow(self.title, int(frame.shape[1] * s), int(frame.shape[0] * s))
+            self._sized = True
         view = frame.copy()
         for i, text in enumerate(lines + [self.KEYS]):
             y = 22 + 20 * i

@@ -61,6 +61,16 @@ class Progress:
             sys.stderr.write("\n")
 
 
+def read_and_process(source: Source, pipeline: Pipeline) -> np.ndarray | None:
+    """The next frame through the pipeline (None at the end); the wait is timed as capture_wait."""
+    t = time.perf_counter()
+    frame = source.read()
+    if frame is None:
+        return None
+    pipeline.timings.add("capture_wait", (time.perf_counter() - t) * 1e3)
+    return pipeline.process(frame)
+
+
 def write_stats(path: str | Path | None, pipeline: Pipeline) -> None:
     if path:
         Path(path).write_text(json.dumps(pipeline.timings.summary(), indent=1))
@@ -97,12 +107,9 @@ def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress
     t0 = time.perf_counter()
     try:
         while True:
-            t = time.perf_counter()
-            frame = source.read()
-            if frame is None:
+            out = read_and_process(source, pipeline)
+            if out is None:
                 break
-            pipeline.timings.add("capture_wait", (time.perf_counter() - t) * 1e3)
-            out = pipeline.process(frame)
             t = time.perf_counter()
             if mask_folder:
                 sink.write_mask(pipeline.mask)
@@ -146,12 +153,9 @@ def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_fra
         if not headless:
             window = WindowSink()
         while not max_frames or frames < max_frames:
-            t = time.perf_counter()
-            frame = source.read()
-            if frame is None:
+            out = read_and_process(source, pipeline)
+            if out is None:
                 break
-            pipeline.timings.add("capture_wait", (time.perf_counter() - t) * 1e3)
-            out = pipeline.process(frame)
             t = time.perf_counter()
             if output:
                 if writer is None:
@@ -166,7 +170,8 @@ def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_fra
                 fps = frames / max(1e-6, time.perf_counter() - t0)
                 lines = [f"{fps:5.1f} fps  {pipeline.options.effect}  blur {pipeline.options.blur_strength:.0f}",
                          "  ".join(f"{k[:5]} {v:.1f}" for k, v in stats.items())]
-                key = window.show(cv2.cvtColor(pipeline.mask, cv2.COLOR_GRAY2BGR) if show_mask else out, lines)
+                view = cv2.cvtColor(pipeline.mask, cv2.COLOR_GRAY2BGR) if show_mask and pipeline.mask is not None else out
+                key = window.show(view, lines)
                 if key in (ord("q"), 27):
                     stopped = "quit"
                     break
