@@ -44,8 +44,8 @@ class Compositor:
         sh, sw = alpha_small.shape
         h, w = out_hw
         weight = self._buf("weight", (sh, sw), np.float32)
-        cv2.subtract(1.0, alpha_small, dst=weight)
-        cv2.max(weight, 1e-3, dst=weight)
+        np.subtract(1.0, alpha_small, out=weight)       # numpy: cv2 reads a scalar as an array for N×1 inputs
+        np.maximum(weight, 1e-3, out=weight)
         w3 = cv2.merge([weight, weight, weight], dst=self._buf("w3", (sh, sw, 3), np.float32))
         smallf = cv2.multiply(small, w3, dst=self._buf("smallf", (sh, sw, 3), np.float32), dtype=cv2.CV_32F)
         sigma = max(0.5, sigma)

@@ -107,8 +107,8 @@ class TemporalSmoother:
             np.copyto(s, mask)
             return s
         # w = clip(base + gain * |d|, base, 1);  s += w * (mask - s)
-        cv2.multiply(self._diff, self.gain, dst=self._weight)
-        cv2.add(self._weight, self.base, dst=self._weight)
+        np.multiply(self._diff, self.gain, out=self._weight)   # numpy for scalars: cv2 misreads them on N×1 masks
+        np.add(self._weight, self.base, out=self._weight)
         np.minimum(self._weight, 1.0, out=self._weight)
         cv2.subtract(mask, s, dst=self._diff)
         cv2.multiply(self._diff, self._weight, dst=self._diff)

@@ -40,3 +40,12 @@ def test_cover_resize_fills_the_frame_without_distortion():
     assert out.shape == (360, 640, 3)
     cols = np.where(out[180, :, 0] > 127)[0]
     assert abs((cols[-1] - cols[0] + 1) - 360) <= 4       # the square stays square (360 px wide)
+
+
+def test_tiny_column_shaped_images_composite_without_error():
+    # OpenCV reads a Python scalar as an array when the other operand is N×1 (N ≤ 4)
+    frame = np.random.default_rng(0).integers(0, 256, (16, 4, 3), np.uint8)
+    alpha = np.random.default_rng(1).random((16, 4)).astype(np.float32)
+    small, alpha_small = cv2.resize(frame, (1, 4)), cv2.resize(alpha, (1, 4))
+    bg = Compositor().blurred_background(small, alpha_small, 1.0, (16, 4))
+    assert bg.shape == (16, 4, 3)

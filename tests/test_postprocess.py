@@ -62,3 +62,10 @@ def test_a_scene_cut_resets_the_smoother():
     other = np.zeros_like(disc())
     other[:, :80] = 1.0
     np.testing.assert_allclose(smoother(other), other)
+
+
+def test_temporal_smoothing_handles_column_shaped_masks():
+    s = TemporalSmoother()
+    for _ in range(3):
+        out = s(np.random.default_rng(0).random((4, 1)).astype(np.float32))
+    assert out.shape == (4, 1)
