@@ -89,6 +89,7 @@ class BenchCase:
     provider: str
     threads: int
     size_wh: tuple[int, int]
+    spinning: bool = False
 
 
 def demo_frames(size_wh: tuple[int, int], n: int = 24) -> list[np.ndarray]:
@@ -105,13 +106,15 @@ def bench_case(case: BenchCase, model: str | Path | None, seconds: float, frames
     from .pipeline import Pipeline, PipelineOptions
     from .segmenter import Segmenter, SegmenterOptions
     w, h = case.size_wh
-    row = {"precision": case.precision, "provider": case.provider, "threads": case.threads, "size": f"{w}x{h}"}
+    row = {"precision": case.precision, "provider": case.provider, "threads": case.threads, "size": f"{w}x{h}",
+           "spinning": case.spinning}
     if PROVIDER_NAMES[case.provider] not in available_providers():
         return {**row, "status": "unavailable", "note": f"onnxruntime here has no {case.provider} provider"}
     try:
         path = pick_model_file(model, case.precision, case.provider)
         t = time.perf_counter()
-        seg = Segmenter(SegmenterOptions(model_path=path, provider=case.provider, threads=case.threads))
+        seg = Segmenter(SegmenterOptions(model_path=path, provider=case.provider, threads=case.threads,
+                                         spinning=case.spinning))
         row["session_start_ms"] = (time.perf_counter() - t) * 1e3
     except EdgeSegError as exc:
         return {**row, "status": "unavailable", "note": str(exc)}
@@ -133,13 +136,14 @@ def bench_case(case: BenchCase, model: str | Path | None, seconds: float, frames
     return row
 
 
-def run_matrix(model, precisions, providers, sizes, threads, seconds: float = 1.0, log=print) -> list[dict]:
+def run_matrix(model, precisions, providers, sizes, threads, seconds: float = 1.0, log=print,
+               spinning: bool = False) -> list[dict]:
     rows = []
     for provider in providers:
         for precision in precisions:
             for n in threads:
                 for size in sizes:
-                    row = bench_case(BenchCase(precision, provider, n, size), model, seconds)
+                    row = bench_case(BenchCase(precision, provider, n, size, spinning), model, seconds)
                     rows.append(row)
                     log(format_row(row))
     return rows

@@ -151,7 +151,7 @@ def _bench_rows(args, log=print):
     providers = _parse_list(args.provider, ("cpu", "cuda", "tensorrt"), "provider")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
-    return run_matrix(args.model, precisions, providers, sizes, threads, args.seconds, log=log)
+    return run_matrix(args.model, precisions, providers, sizes, threads, args.seconds, log=log, spinning=args.spinning)
 
 
 def cmd_bench(args) -> int:
@@ -256,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--sizes", default="640x360,1280x720,1920x1080")
         sp.add_argument("--threads", default="1,2")
         sp.add_argument("--seconds", type=float, default=1.0, help="measuring time per row (after warm-up)")
+        sp.add_argument("--spinning", action="store_true",
+                        help="let ORT threads spin (its default; faster model-only, but starves OpenCV in a pipeline)")
         if name == "bench":
             sp.add_argument("--json")
             sp.add_argument("--markdown")

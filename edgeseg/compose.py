@@ -4,6 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .preprocess import resize_fast
+
 
 def cover_resize(image: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
     """Scale an image to cover a frame (no distortion), centre-cropping the excess."""
@@ -56,14 +58,40 @@ class Compositor:
         bg_small = cv2.convertScaleAbs(smallf, dst=self._buf("bg_small", (sh, sw, 3)))
         return cv2.resize(bg_small, (w, h), dst=self._buf("bg", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
 
+    def blur_behind(self, frame: np.ndarray, mask: np.ndarray, strength: float, blur_size: int = 320,
+                    small_src: np.ndarray | None = None) -> np.ndarray:
+        """The blurred background for `frame`, with the person (`mask`, float32 any size) cut out.
+
+        `strength` is a sigma in 720p pixels. The blur runs at the smallest size where that sigma
+        is still 2 px (a stronger blur needs fewer pixels), at most `blur_size` on the long side,
+        so its cost does not grow with the frame. `small_src`, a reduced copy of the frame, saves
+        re-reading the full frame when it is at least that large.
+        """
+        h, w = frame.shape[:2]
+        long_side = min(blur_size, max(h, w), max(48, round(2.0 * 1280 / max(strength, 1e-3))))
+        s = long_side / max(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        src = small_src if small_src is not None and small_src.shape[1] >= size[0] else frame
+        small = resize_fast(src, size)
+        alpha = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
+        return self.blurred_background(small, alpha, strength * max(size) / 1280.0, (h, w))
+
     def blend(self, frame: np.ndarray, background: np.ndarray, alpha_u8: np.ndarray,
               out: np.ndarray | None = None) -> np.ndarray:
-        """out = frame·a + background·(1 − a), with a = alpha_u8 / 255 (H×W uint8)."""
+        """out = frame·a + background·(1 − a), with a = alpha_u8 / 255 (H×W uint8).
+
+        Works in place to touch few frame-sized buffers: `background` is overwritten when it is
+        one of this Compositor's buffers (as blur_behind returns), else copied first.
+        """
         h, w = frame.shape[:2]
         a3 = cv2.merge([alpha_u8, alpha_u8, alpha_u8], dst=self._buf("a3", (h, w, 3)))
-        inv3 = cv2.bitwise_not(a3, dst=self._buf("inv3", (h, w, 3)))
-        fg = cv2.multiply(frame, a3, dst=self._buf("fg", (h, w, 3)), scale=1 / 255.0)
-        bg = cv2.multiply(background, inv3, dst=self._buf("bgw", (h, w, 3)), scale=1 / 255.0)
         if out is None:
             out = self._buf("out", (h, w, 3))
-        return cv2.add(fg, bg, dst=out)
+        cv2.multiply(frame, a3, dst=out, scale=1 / 255.0)
+        bg = background
+        if bg is not self._bufs.get("bg"):              # never modify a caller's array
+            bg = self._buf("bg", (h, w, 3))
+            np.copyto(bg, background)
+        cv2.bitwise_not(a3, dst=a3)
+        cv2.multiply(bg, a3, dst=bg, scale=1 / 255.0)
+        return cv2.add(out, bg, dst=out)

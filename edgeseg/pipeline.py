@@ -12,7 +12,7 @@ import numpy as np
 from .compose import Compositor, cover_resize
 from .errors import ConfigError, EdgeSegError, choices_error
 from .postprocess import FEATHER_DIRECTIONS, TemporalSmoother, feather
-from .preprocess import as_bgr_uint8, resize_fast
+from .preprocess import as_bgr_uint8
 from .segmenter import Segmenter, SegmenterOptions, WorkMask
 from .timing import StageTimes
 
@@ -33,7 +33,7 @@ class PipelineOptions:
     temporal_gain: float = 3.0
     scene_cut: float = 0.25
     mask_every: int = 1                    # run the model every N frames, reuse the mask between
-    blur_downscale: int = 4                # the blur runs at 1/N resolution
+    blur_size: int = 320                   # the blur runs at this long side (px), whatever the frame size
 
     def validate(self) -> None:
         if self.effect not in EFFECTS:
@@ -42,6 +42,8 @@ class PipelineOptions:
             raise choices_error("feather direction", self.feather_direction, FEATHER_DIRECTIONS)
         if self.mask_every < 1:
             raise ConfigError(f"mask_every must be ≥ 1, got {self.mask_every}")
+        if self.blur_size < 16:
+            raise ConfigError(f"blur_size must be ≥ 16 px, got {self.blur_size}")
         if self.blur_strength < 0 or self.feather_px < 0:
             raise ConfigError("blur_strength and feather_px must be ≥ 0")
         if self.effect == "replace" and self.background is None:
@@ -161,12 +163,10 @@ class Pipeline:
         stage: dict[str, float] = {}
         fresh = self._work is None or self._index % opts.mask_every == 0 or self._work.frame_hw != (h, w)
         if fresh:
-            self._work = self.segmenter.segment_work(frame, stage)
+            self._work = self.segmenter.segment_work(frame, stage, self.smoother if opts.temporal else None)
         self._index += 1
         t = time.perf_counter()
         mask = self._work.mask
-        if fresh and opts.temporal:
-            mask = self.smoother(mask)
         scale = max(mask.shape) / 1280.0        # feather is given in 720p pixels
         mask = feather(mask, opts.feather_px * scale, opts.feather_direction) if opts.feather_px else mask
         mask_u8 = cv2.convertScaleAbs(mask, alpha=255.0)
@@ -178,7 +178,8 @@ class Pipeline:
             cv2.cvtColor(self._alpha, cv2.COLOR_GRAY2BGR, dst=self._out)
         else:
             if opts.effect == "blur":
-                bg = self._blurred(frame, mask)
+                bg = self.compositor.blur_behind(frame, mask, opts.blur_strength, opts.blur_size,
+                                                 self._work.frame_small)
             else:
                 bg = self.background.frame((h, w))
             self.compositor.blend(frame, bg, self._alpha, out=self._out)
@@ -187,18 +188,6 @@ class Pipeline:
             times.add(k, v)
         times.add_frame((time.perf_counter() - t_start) * 1e3)
         return self._out
-
-    def _blurred(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The halo-free blurred background, computed at 1/blur_downscale of the frame size."""
-        h, w = frame.shape[:2]
-        d = self.options.blur_downscale
-        size = (max(1, w // d), max(1, h // d))
-        src = self._work.frame_small if self._work.frame_small.shape[1] >= size[0] else frame
-        small = resize_fast(src, size)
-        alpha = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
-        return self.compositor.blurred_background(small, alpha, self.options.blur_strength * max(h, w) / 1280.0 / d,
-                                                  (h, w))
-
 
 def _reuse(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     return buf if buf is not None and buf.shape == shape else np.empty(shape, np.uint8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import cv2
@@ -23,11 +24,12 @@ class SegmenterOptions:
     model_path: str | Path | None = None   # None: the bundled default model
     precision: str | None = None           # fp32 | fp16 | int8; None: the fastest for the device
     provider: str = "auto"                 # auto | cpu | cuda | tensorrt
-    threads: int = 0                       # ONNX Runtime intra-op threads; 0: one per core
+    threads: int = 0                       # ONNX Runtime intra-op threads; 0: 1 on CPU, the provider's default elsewhere
+    spinning: bool = False                 # ORT thread spinning: off, so ORT does not starve OpenCV
     refine: bool = True                    # edge-aware (guided filter) refinement, guided by the frame
     refine_radius: int = 6                 # in pixels at the working resolution
     refine_eps: float = 2e-3
-    work_size: int = 640                   # long side of the resolution the mask is refined at
+    work_size: int = 480                   # long side of the resolution the mask is refined at
     meta: ModelMeta | None = None          # describe a model that carries no ModelMeta
 
 
@@ -63,7 +65,9 @@ class Segmenter:
             raise ConfigError(f"work_size must be ≥ 32 px, got {opts.work_size}")
         first = resolve_providers(opts.provider, available_providers())[0]
         self.model_path = pick_model_file(opts.model_path, opts.precision, short_name(first))
-        self.session = Session(self.model_path, opts.provider, opts.threads, meta=opts.meta)
+        # On CPU one thread is fastest for this small a model once spinning is off (measured: README)
+        threads = opts.threads or (1 if first == "CPUExecutionProvider" else 0)
+        self.session = Session(self.model_path, opts.provider, threads, spinning=opts.spinning, meta=opts.meta)
         self.meta = self.session.meta
         self._lock = threading.Lock()
         self._canvas: np.ndarray | None = None
@@ -95,15 +99,20 @@ class Segmenter:
             return self.session.static_hw
         return choose_canvas(frame_hw, self.meta.input_hw, self.meta.adaptive, self.meta.multiple)
 
-    def segment_work(self, frame: np.ndarray, timings: dict[str, float] | None = None) -> WorkMask:
-        """Segment a frame, returning the mask at the working resolution (see SegmenterOptions)."""
+    def segment_work(self, frame: np.ndarray, timings: dict[str, float] | None = None,
+                     smooth: Callable[[np.ndarray], np.ndarray] | None = None) -> WorkMask:
+        """Segment a frame, returning the mask at the working resolution (see SegmenterOptions).
+
+        `smooth`, if given, is applied to the model's probability map (at model resolution,
+        before refinement): the Pipeline's temporal smoothing hooks in here, where it is cheapest.
+        """
         if self.session is None:
             raise ConfigError("this Segmenter is closed; create a new one")
         frame = as_bgr_uint8(frame)
         with self._lock:
-            return self._segment_work(frame, timings if timings is not None else {})
+            return self._segment_work(frame, timings if timings is not None else {}, smooth)
 
-    def _segment_work(self, frame: np.ndarray, timings: dict[str, float]) -> WorkMask:
+    def _segment_work(self, frame: np.ndarray, timings: dict[str, float], smooth=None) -> WorkMask:
         opts, meta = self.options, self.meta
         t0 = time.perf_counter()
         fh, fw = frame.shape[:2]
@@ -119,11 +128,13 @@ class Segmenter:
         prob = crop_letterbox(out, lb)
         if meta.output == "logits":
             prob = sigmoid(prob).astype(np.float32)
+        if smooth is not None:
+            prob = smooth(np.ascontiguousarray(prob))
         mask = cv2.resize(prob, work_wh, interpolation=cv2.INTER_LINEAR)
         if opts.refine:
             self._gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY, dst=self._gray)
             guide = self._gray.astype(np.float32) * np.float32(1 / 255)
-            radius = max(1, int(round(opts.refine_radius * max(work_wh) / 640)))
+            radius = max(1, int(round(opts.refine_radius * max(work_wh) / 480)))
             mask = guided_filter(guide, mask, radius, opts.refine_eps)
         else:
             np.clip(mask, 0.0, 1.0, out=mask)

@@ -89,6 +89,7 @@ class Session:
             so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        so.add_session_config_entry("session.force_spinning_stop", "1")   # never spin once Run() returns
         so.log_severity_level = 3
         options = [self._provider_options(p, trt_cache_dir, meta) for p in providers]
         try:

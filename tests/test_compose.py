@@ -31,6 +31,7 @@ def test_blend_takes_the_frame_where_alpha_is_255_and_the_background_where_0():
     alpha = np.array([[0, 255, 128, 255]] * 4, np.uint8)
     out = Compositor().blend(frame, bg, alpha)
     assert out[0, 0, 0] == 10 and out[0, 1, 0] == 200 and 100 <= out[0, 2, 0] <= 110
+    assert (bg == 10).all() and (frame == 200).all()          # the caller's arrays are left alone
 
 
 def test_cover_resize_fills_the_frame_without_distortion():

@@ -88,6 +88,7 @@ def test_compositing_returns_a_uint8_frame_of_the_same_size(h, w, sigma):
     small_hw = (max(1, h // 4), max(1, w // 4))
     comp = Compositor()
     bg = comp.blurred_background(cv2.resize(frame, small_hw[::-1]), cv2.resize(alpha, small_hw[::-1]), sigma, (h, w))
+    bg = bg.copy()                                              # blend reuses its own buffers in place
     out = comp.blend(frame, bg, cv2.convertScaleAbs(alpha, alpha=255))
     assert out.shape == frame.shape and out.dtype == np.uint8
     lo = np.minimum(frame, bg).astype(int) - 1

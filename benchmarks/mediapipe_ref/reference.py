@@ -61,7 +61,7 @@ def reference_end_to_end(video: str | Path, size_wh: tuple[int, int], frames: in
                          timeout: float = 600, **options) -> dict:
     """Per-stage times of frame -> mask -> blurred background, composited with edgeseg's Compositor.
 
-    options: threads (2), blur_strength (12.0), blur_downscale (4), warmup_frames (3).
+    options: threads (2), blur_strength (12.0), blur_size (320), warmup_frames (3).
     """
     job = {"kind": "end_to_end", "video": str(Path(video).resolve()), "size": [int(v) for v in size_wh],
            "frames": int(frames), **options}

@@ -26,7 +26,6 @@ from ai_edge_litert.interpreter import Interpreter
 
 from edgeseg.compose import Compositor
 from edgeseg.metrics import mean_scores, score_mask
-from edgeseg.preprocess import resize_fast
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -165,14 +164,13 @@ def read_frames(video: str, size_wh: tuple[int, int], count: int) -> list[np.nda
 
 
 class BlurEffect:
-    """The mask -> output half of edgeseg's Pipeline for effect 'blur' (Pipeline._process and
-    Pipeline._blurred), without its temporal smoothing and feathering (MediaPipe's graph has neither).
-    Calls edgeseg's Compositor exactly as the Pipeline does. The Pipeline downsizes the segmenter's
-    already-reduced frame when it is large enough; here there is none, so the full frame is used
-    (the Pipeline's fallback)."""
+    """The mask -> output half of edgeseg's Pipeline for effect 'blur' (Pipeline._process), without
+    its temporal smoothing and feathering (MediaPipe's graph has neither). Calls the same
+    Compositor.blur_behind and Compositor.blend as the Pipeline; with no reduced frame from a
+    segmenter, blur_behind reads the full frame (the Pipeline's fallback)."""
 
-    def __init__(self, blur_strength: float, downscale: int):
-        self.strength, self.downscale = float(blur_strength), int(downscale)
+    def __init__(self, blur_strength: float, blur_size: int):
+        self.strength, self.blur_size = float(blur_strength), int(blur_size)
         self.compositor = Compositor()
         self._alpha: np.ndarray | None = None
         self._out: np.ndarray | None = None
@@ -186,13 +184,7 @@ class BlurEffect:
         return cv2.resize(mask_u8, (w, h), dst=self._alpha, interpolation=cv2.INTER_LINEAR)
 
     def blurred(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Halo-free blurred background computed at 1/downscale of the frame size."""
-        h, w = frame.shape[:2]
-        d = self.downscale
-        size = (max(1, w // d), max(1, h // d))
-        small = resize_fast(frame, size)
-        alpha = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
-        return self.compositor.blurred_background(small, alpha, self.strength * max(h, w) / 1280.0 / d, (h, w))
+        return self.compositor.blur_behind(frame, mask, self.strength, self.blur_size)
 
     def composite(self, frame: np.ndarray, mask: np.ndarray, alpha_u8: np.ndarray) -> np.ndarray:
         if self._out is None or self._out.shape != frame.shape:
@@ -220,15 +212,15 @@ def process_frames(model: SelfieModel, effect: BlurEffect, frames: list[np.ndarr
 
 
 def run_end_to_end(job: dict) -> dict:
-    """job: video, size [W, H], frames, threads (2), blur_strength (12.0), blur_downscale (4), warmup_frames (3)."""
+    """job: video, size [W, H], frames, threads (2), blur_strength (12.0), blur_size (320), warmup_frames (3)."""
     size_wh = tuple(int(v) for v in job["size"])
     frames = read_frames(job["video"], size_wh, int(job["frames"]))
     threads = int(job.get("threads", 2))
-    strength, downscale = float(job.get("blur_strength", 12.0)), int(job.get("blur_downscale", 4))
+    strength, blur_size = float(job.get("blur_strength", 12.0)), int(job.get("blur_size", 320))
     warmup = min(int(job.get("warmup_frames", 3)), len(frames))
     results = {}
     for name, model in load_models(job, threads).items():
-        effect = BlurEffect(strength, downscale)
+        effect = BlurEffect(strength, blur_size)
         process_frames(model, effect, frames[:warmup])
         stages = process_frames(model, effect, frames)
         summary = {k: _median_p90(v) for k, v in stages.items()}
@@ -236,7 +228,7 @@ def run_end_to_end(job: dict) -> dict:
         results[name] = {"model": model.describe(), "stages": summary}
     return {"models": results, "settings": {"video": str(job["video"]), "size": list(size_wh), "frames": len(frames),
                                             "threads": threads, "blur_strength": strength,
-                                            "blur_downscale": downscale, "warmup_frames": warmup}}
+                                            "blur_size": blur_size, "warmup_frames": warmup}}
 
 
 # --------------------------------------------------------------------------- accuracy
