@@ -29,8 +29,8 @@ class PipelineOptions:
     feather_px: float = 4.0                # soft edge width, in pixels of a 720p frame
     feather_direction: str = "centred"     # centred | outward | inward
     temporal: bool = True                  # confidence-weighted temporal smoothing
-    temporal_base: float = 0.25
-    temporal_gain: float = 3.0
+    temporal_base: float = 0.03            # EMA weight of a new mask where it barely changed
+    temporal_gain: float = 1.0             # extra weight per unit of change: real motion passes at once
     scene_cut: float = 0.25
     mask_every: int = 1                    # run the model every N frames, reuse the mask between
     blur_size: int = 320                   # the blur runs at this long side (px), whatever the frame size

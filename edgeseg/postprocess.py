@@ -84,7 +84,7 @@ class TemporalSmoother:
     so nothing lags or ghosts. A scene cut (mean change above `cut`) resets the state.
     """
 
-    def __init__(self, base: float = 0.25, gain: float = 3.0, cut: float = 0.25):
+    def __init__(self, base: float = 0.03, gain: float = 1.0, cut: float = 0.25):
         if not (0.0 < base <= 1.0) or gain < 0 or not (0.0 < cut <= 1.0):
             raise ConfigError("temporal smoothing needs 0 < base ≤ 1, gain ≥ 0 and 0 < cut ≤ 1")
         self.base, self.gain, self.cut = base, gain, cut
