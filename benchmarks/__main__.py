@@ -104,13 +104,7 @@ def plots(rows: list[dict], path_prefix: Path) -> list[Path]:
            yerr=[[0] * len(ok), [r["model_ms"]["p90"] - r["model_ms"]["median"] for r in ok]])
     ax.bar(x + 0.2, [r["pipeline_ms"]["median"] for r in ok], 0.4, label="full pipeline",
            yerr=[[0] * len(ok), [r["pipeline_ms"]["p90"] - r["pipeline_ms"]["median"] for r in ok]])
-    ax.set_xticks(x, labels, fontsize=6, rotation=90)
-    ax.set_ylabel("ms (median, whisker to p90)")
-    ax.legend()
-    fig.tight_layout()
-    out.append(path_prefix.with_name(path_prefix.name + "_latency.png"))
-    fig.savefig(out[-1], dpi=110)
-    plt.close(fig)
+    out.append(_finish(fig, ax, x, labels, "ms (median, whisker to p90)", path_prefix, "_latency.png"))
     fig, ax = plt.subplots(figsize=(9, 4))
     stages = [s for s in ("preprocess", "inference", "postprocess", "composite") if s in ok[0]["stages"]]
     bottom = np.zeros(len(ok))
@@ -118,14 +112,20 @@ def plots(rows: list[dict], path_prefix: Path) -> list[Path]:
         v = np.array([r["stages"].get(s, {"p50": 0})["p50"] for r in ok])
         ax.bar(x, v, bottom=bottom, label=s)
         bottom += v
+    out.append(_finish(fig, ax, x, labels, "ms (p50 per stage)", path_prefix, "_stages.png"))
+    return out
+
+
+def _finish(fig, ax, x, labels: list[str], ylabel: str, path_prefix: Path, suffix: str) -> Path:
+    import matplotlib.pyplot as plt
     ax.set_xticks(x, labels, fontsize=6, rotation=90)
-    ax.set_ylabel("ms (p50 per stage)")
+    ax.set_ylabel(ylabel)
     ax.legend()
     fig.tight_layout()
-    out.append(path_prefix.with_name(path_prefix.name + "_stages.png"))
-    fig.savefig(out[-1], dpi=110)
+    path = path_prefix.with_name(path_prefix.name + suffix)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return out
+    return path
 
 
 def readme_table(result: dict) -> str:

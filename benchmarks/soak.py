@@ -14,10 +14,11 @@ import os
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
+
+from .live_targets import read_frames
 
 VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos" / "desk.mp4"
 
@@ -28,15 +29,9 @@ def rss_mb() -> float:
 
 
 def load_frames(n: int, size_wh=(1280, 720)) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(VIDEO))
-    frames = []
-    while len(frames) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.resize(f, size_wh, interpolation=cv2.INTER_AREA))
-    cap.release()
-    if not frames:                      # no shared data: the bundled demo source
+    """desk.mp4 at size_wh, or the bundled demo source where the shared data is absent."""
+    frames = read_frames(VIDEO, n, size_wh) if VIDEO.exists() else []
+    if not frames:
         from edgeseg.sources import DemoSource
         src = DemoSource(size_wh)
         frames = [src.read() for _ in range(n)]
