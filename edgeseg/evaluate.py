@@ -5,13 +5,12 @@ import logging
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from .errors import DataError
 from .metrics import mean_scores, score_mask
+from .sources import IMAGE_EXTS
 
 log = logging.getLogger("edgeseg")
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def image_mask_pairs(images: str | Path, masks: str | Path) -> list[tuple[Path, Path]]:

@@ -189,5 +189,6 @@ class Pipeline:
         times.add_frame((time.perf_counter() - t_start) * 1e3)
         return self._out
 
+
 def _reuse(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     return buf if buf is not None and buf.shape == shape else np.empty(shape, np.uint8)

@@ -27,7 +27,7 @@ class SegmenterOptions:
     threads: int = 0                       # ONNX Runtime intra-op threads; 0: 1 on CPU, the provider's default elsewhere
     spinning: bool = False                 # ORT thread spinning: off, so ORT does not starve OpenCV
     refine: bool = True                    # edge-aware (guided filter) refinement, guided by the frame
-    refine_radius: int = 6                 # in pixels at the working resolution
+    refine_radius: int = 6                 # in pixels at a 480 px working resolution (scales with it)
     refine_eps: float = 2e-3
     work_size: int = 480                   # long side of the resolution the mask is refined at
     meta: ModelMeta | None = None          # describe a model that carries no ModelMeta

@@ -19,6 +19,7 @@ from edgeseg.errors import ConfigError, EdgeSegError
 from edgeseg.evaluate import evaluate, image_mask_pairs
 from edgeseg.meta import ModelMeta
 from edgeseg.segmenter import Segmenter, SegmenterOptions
+from edgeseg.sources import IMAGE_EXTS
 from edgeseg.variants import VARIANTS, variant_path
 
 from .quantize import calibration_tensors, to_fp16, to_int8
@@ -66,7 +67,7 @@ def read_folder_images(folder: str, count: int) -> list[np.ndarray]:
         d = d / "images"
     if not d.is_dir():
         raise ConfigError(f"--calib {folder} is not a folder of images")
-    files = sorted(p for p in d.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS)
     step = max(1, len(files) // max(1, count))
     imgs = [cv2.imread(str(p)) for p in files[::step][:count]]
     imgs = [i for i in imgs if i is not None]

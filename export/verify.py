@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 
+from edgeseg.bench import time_it
 from edgeseg.errors import VerificationError
 from edgeseg.meta import ModelMeta
 from edgeseg.session import Session
@@ -36,19 +36,11 @@ def torch_parity(model, onnx_path: Path, tensors: list[np.ndarray]) -> float:
 
 
 def latency_ms(path: Path, meta: ModelMeta, threads: int = 2, seconds: float = 1.5) -> dict[str, float]:
-    """Model-only CPU latency at the base input size: median and p90 in ms."""
+    """Model-only CPU latency at the base input size (edgeseg.bench.time_it): median, p90, ... in ms."""
     sess = Session(path, "cpu", threads=threads)
     shape = (1, 3, *meta.input_hw) if meta.layout == "NCHW" else (1, *meta.input_hw, 3)
     x = np.random.default_rng(0).random(shape, np.float32)
-    for _ in range(20):
-        sess.run(x)
-    times = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(times) < 50:
-        t = time.perf_counter()
-        sess.run(x)
-        times.append((time.perf_counter() - t) * 1e3)
-    return {"median": float(np.median(times)), "p90": float(np.percentile(times, 90)), "runs": len(times)}
+    return time_it(lambda: sess.run(x), seconds, min_runs=50)
 
 
 def gate(name: str, iou: float, ref_iou: float, force: bool) -> str:

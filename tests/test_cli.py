@@ -2,7 +2,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 
 from edgeseg.cli import main
 from tests.conftest import video_info

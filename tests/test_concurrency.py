@@ -3,7 +3,6 @@ Pipeline (stateful) refuses concurrent use clearly."""
 import threading
 
 import numpy as np
-import pytest
 
 from edgeseg import EdgeSegError, Pipeline, PipelineOptions, Segmenter, SegmenterOptions
 

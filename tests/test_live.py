@@ -9,7 +9,7 @@ from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
 from edgeseg.cli import main
 from edgeseg.sources import FileSource, open_source
 from edgeseg.video import run_process
-from tests.conftest import SHARED, video_info
+from tests.conftest import video_info
 from tests.mjpeg_server import MJPEGServer
 
 

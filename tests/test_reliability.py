@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgeseg import ConfigError, FrameError, OutputError, Pipeline, PipelineOptions, Segmenter, SegmenterOptions
+from edgeseg import ConfigError, FrameError, Pipeline, PipelineOptions, Segmenter, SegmenterOptions
 from edgeseg.cli import main
 
 

@@ -25,9 +25,9 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from edgeseg.compose import Compositor
+from edgeseg.evaluate import image_mask_pairs
 from edgeseg.metrics import mean_scores, score_mask
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 # --------------------------------------------------------------------------- model
@@ -233,13 +233,6 @@ def run_end_to_end(job: dict) -> dict:
 
 # --------------------------------------------------------------------------- accuracy
 
-def image_mask_pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
-    """(image, mask) paths matched by file stem, sorted by image name (like edgeseg eval)."""
-    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in IMAGE_EXTS}
-    return [(p, by_stem[p.stem]) for p in sorted(images.iterdir())
-            if p.suffix.lower() in IMAGE_EXTS and p.stem in by_stem]
-
-
 def score_model(model: SelfieModel, pairs: list[tuple[Path, Path]], threshold: float) -> list[dict]:
     rows = []
     for img_path, mask_path in pairs:
@@ -255,12 +248,7 @@ def score_model(model: SelfieModel, pairs: list[tuple[Path, Path]], threshold: f
 def run_accuracy(job: dict) -> dict:
     """job: images_dir, masks_dir, limit (0 = all), threshold (0.5), threads (2)."""
     images, masks = Path(job["images_dir"]), Path(job["masks_dir"])
-    for d in (images, masks):
-        if not d.is_dir():
-            raise ValueError(f"folder {d} does not exist")
-    pairs = image_mask_pairs(images, masks)[: int(job.get("limit", 0)) or None]
-    if not pairs:
-        raise ValueError(f"no image in {images} has a mask of the same name in {masks}")
+    pairs = image_mask_pairs(images, masks)[: int(job.get("limit", 0)) or None]   # raises if none
     threshold, threads = float(job.get("threshold", 0.5)), int(job.get("threads", 2))
     results = {}
     for name, model in load_models(job, threads).items():

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 
 from ..errors import DataError
+from ..sources import IMAGE_EXTS
 
 log = logging.getLogger(__name__)
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 @dataclass
