@@ -19,6 +19,7 @@ from .augment import Augmenter
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import Pair, load_images, load_pairs, portrait_crop, split_pairs
+from .grow import grow_state_dict
 from .losses import bce_dice_loss
 from .model import build_model, count_parameters
 
@@ -130,10 +131,13 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
     start_epoch, best = 0, -1.0
     if cfg.init and not resume:
         init = load_checkpoint(cfg.init)
-        if init["model_config"] != model_cfg:
-            raise ConfigError(f"init: {cfg.init} has model {init['model_config']}, the config asks for {model_cfg}")
-        model.load_state_dict(init["model"])
-        log.info("initialised from %s (epoch %d)", cfg.init, init["epoch"] + 1)
+        if init["model_config"] == model_cfg:
+            model.load_state_dict(init["model"])
+            log.info("initialised from %s (epoch %d)", cfg.init, init["epoch"] + 1)
+        else:
+            model.load_state_dict(grow_state_dict(init["model"], init["model_config"], model, model_cfg))
+            log.info("grown from %s (epoch %d, widths %s → %s; same outputs at the start)", cfg.init,
+                     init["epoch"] + 1, init["model_config"]["widths"], model_cfg["widths"])
     if resume:
         last = out / "last.pt"
         if not last.exists():
