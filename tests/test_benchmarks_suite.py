@@ -39,3 +39,13 @@ def test_the_readme_table_is_replaced_between_its_markers_only(tmp_path):
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old table" not in text
     assert "| cpu | fp32 | 1 | 1280x720 | 1.00 (1.20) | 4.00 (4.80) | 250 |" in text
     assert "Not measured here (no such provider in this onnxruntime): cuda." in text
+
+
+def test_ab_latency_prints_one_line_per_model_and_setting(capsys):
+    from benchmarks import ab_latency
+    from edgeseg.models import pick_model_file
+    model = str(pick_model_file(None, "fp32", "cpu"))
+    assert ab_latency.main([model, model, "--rounds", "1", "--runs", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 * len(ab_latency.SETTINGS)
+    assert all(" ms (" in line and "p90" in line for line in lines)
