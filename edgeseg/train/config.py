@@ -64,16 +64,8 @@ def config_from_dict(values: dict) -> TrainConfig:
     return cfg
 
 
-def load_config(path: str | Path | None) -> TrainConfig:
-    """Read a YAML training config; None gives the defaults.
-
-    Raises:
-        ConfigError: the file is missing, is not YAML, or holds unknown keys.
-    """
-    if path is None:
-        return TrainConfig()
+def _read_yaml(path: Path) -> dict:
     import yaml
-    path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found; see configs/default.yaml for an example")
     try:
@@ -82,4 +74,32 @@ def load_config(path: str | Path | None) -> TrainConfig:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     if not isinstance(values, dict):
         raise ConfigError(f"config file {path} must hold a mapping of keys to values")
-    return config_from_dict(values)
+    return values
+
+
+def load_config(path: str | Path | None) -> TrainConfig:
+    """Read a YAML training config; None gives the defaults.
+
+    `extends: OTHER.yaml` (relative to this file) starts from that config's values, so a stage
+    config lists only what it changes (each top-level key it gives replaces the base's).
+
+    Raises:
+        ConfigError: a file is missing or is not YAML, `extends` loops, or a key is unknown.
+    """
+    if path is None:
+        return TrainConfig()
+    chain, path = [], Path(path)
+    while True:
+        if path.resolve() in (p.resolve() for p, _ in chain):
+            raise ConfigError(f"config {path} extends itself (through {' → '.join(str(p) for p, _ in chain)}); "
+                              "remove the loop in the `extends:` keys")
+        values = _read_yaml(path)
+        chain.append((path, values))
+        base = values.pop("extends", None)
+        if base is None:
+            break
+        path = path.parent / str(base)
+    merged: dict = {}
+    for _, values in reversed(chain):
+        merged.update(values)
+    return config_from_dict(merged)

@@ -1,0 +1,37 @@
+"""Stage configs extend their base and list only what they change."""
+from pathlib import Path
+
+import pytest
+
+from edgeseg.errors import ConfigError
+from edgeseg.train.config import load_config
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def test_a_stage_config_takes_its_base_values_and_its_own_changes(tmp_path):
+    (tmp_path / "base.yaml").write_text("epochs: 10\nlr: 0.003\nseed: 0\n")
+    (tmp_path / "stage.yaml").write_text("extends: base.yaml\nlr: 0.001\n")
+    cfg = load_config(tmp_path / "stage.yaml")
+    assert (cfg.epochs, cfg.lr, cfg.seed) == (10, 0.001, 0)
+
+
+def test_an_extends_loop_is_an_error_that_names_it(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(ConfigError, match="extends itself"):
+        load_config(tmp_path / "a.yaml")
+
+
+def test_a_missing_base_is_an_error(tmp_path):
+    (tmp_path / "stage.yaml").write_text("extends: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match="nowhere.yaml not found"):
+        load_config(tmp_path / "stage.yaml")
+
+
+def test_the_default_model_stages_chain_as_documented():
+    polish = load_config(CONFIGS / "polish.yaml")
+    assert polish.init == "runs/wide/best.pt" and polish.boundary_weight == 3.0
+    assert polish.widths == [8, 32, 64, 112]                      # from wide.yaml
+    assert polish.data == ["../shared/data/people/ccp", "runs/pseudo"]   # from finetune.yaml
+    assert polish.canvases == load_config(CONFIGS / "default.yaml").canvases
