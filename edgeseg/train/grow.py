@@ -18,8 +18,8 @@ def _check_growable(old_cfg: dict, new_cfg: dict) -> None:
     if changed:
         raise ConfigError(f"init: cannot grow {old_cfg} into {new_cfg}: {', '.join(changed)} differ; "
                           "only widths may grow. Start from scratch (drop init:) or keep the same blocks/expand")
-    narrower = [i for i, (o, n) in enumerate(zip(old_cfg["widths"], new_cfg["widths"])) if n < o]
-    if narrower or len(old_cfg["widths"]) != len(new_cfg["widths"]):
+    old_w, new_w = old_cfg["widths"], new_cfg["widths"]
+    if len(old_w) != len(new_w) or any(n < o for o, n in zip(old_w, new_w)):
         raise ConfigError(f"init: widths {new_cfg['widths']} are narrower than the checkpoint's "
                           f"{old_cfg['widths']} (or a different length); widths can only grow")
 
