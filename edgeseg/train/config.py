@@ -31,6 +31,7 @@ class TrainConfig:
     dice_weight: float = 1.0
     boundary_weight: float = 0.0      # extra BCE weight within a few px of the mask edge
     init: str | None = None           # start from this checkpoint's weights (a fine-tuning stage)
+    ema_decay: float = 0.0            # > 0: validate and save an exponential moving average of the weights
     seed: int = 0
     workers: int = 1
     threads: int = 0                  # torch threads; 0 = all cores
@@ -59,6 +60,8 @@ def config_from_dict(values: dict) -> TrainConfig:
     for h, w in cfg.canvases + [cfg.input_hw]:
         if h % 16 or w % 16:
             raise ConfigError(f"canvas {h}x{w}: height and width must be multiples of 16 (the model's stride)")
+    if not 0.0 <= cfg.ema_decay < 1.0:
+        raise ConfigError(f"ema_decay {cfg.ema_decay} must be in [0, 1) (0 turns the weight average off; 0.998 is typical)")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.samples_per_epoch < cfg.batch_size:
         raise ConfigError("epochs and batch_size must be ≥ 1 and samples_per_epoch ≥ batch_size")
     return cfg

@@ -18,6 +18,7 @@ from ..preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_
 from .augment import Augmenter
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .ema import WeightAverage
 from .data import Pair, load_images, load_pairs, portrait_crop, split_pairs
 from .grow import grow_state_dict
 from .losses import bce_dice_loss
@@ -145,12 +146,20 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         state = load_checkpoint(last)
         if state["model_config"] != model_cfg:
             raise ConfigError(f"--resume: {last} was trained with {state['model_config']}, not {model_cfg}")
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state.get("train_model", state["model"]))
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
         log.info("resuming from epoch %d (best val person IoU %.4f)", start_epoch, best)
-    log.info("model: %s, %d parameters", model_cfg, count_parameters(model))
+    ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
+    if ema is not None and resume:
+        if "train_model" not in state:
+            raise ConfigError(f"--resume: {out / 'last.pt'} was trained without ema_decay; resume with the same config")
+        ema.model.load_state_dict(state["model"])
+        ema.updates = int(state["ema_updates"])
+    scored_model = model if ema is None else ema.model
+    log.info("model: %s, %d parameters%s", model_cfg, count_parameters(model),
+             f", weight EMA decay {cfg.ema_decay}" if ema else "")
 
     t_train = time.perf_counter()
     for epoch in range(start_epoch, cfg.epochs):
@@ -166,19 +175,23 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update(model)
             losses.append(loss.item())
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        scores = validate(model, val_pairs, cfg) if val_pairs else {}
+        scores = validate(scored_model, val_pairs, cfg) if val_pairs else {}
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
                "seconds": time.perf_counter() - t0, **scores}
         history.append(row)
         is_best = scores.get("val_person_iou", -float(epoch)) > best
         best = max(best, scores.get("val_person_iou", -1.0))
-        state = {"model": model.state_dict(), "model_config": model_cfg, "optimizer": opt.state_dict(),
+        state = {"model": scored_model.state_dict(), "model_config": model_cfg, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "epoch": epoch, "best": best, "history": history,
                  "train_config": cfg.to_dict(),
                  "input": {"hw": list(cfg.input_hw), "adaptive": cfg.adaptive_canvas}}
+        if ema is not None:   # "model" holds the averaged weights (what export and `init:` use)
+            state.update(train_model=model.state_dict(), ema_updates=ema.updates)
         save_checkpoint(state, out / "last.pt")
         if is_best:
             save_checkpoint(state, out / "best.pt")
