@@ -1,6 +1,9 @@
 """Model-only latency of ONNX models side by side, interleaved so that VM noise hits all of them alike.
 
     python -m benchmarks.ab_latency edgeseg/models/default.onnx OTHER.onnx [--rounds 10] [--runs 300]
+    python -m benchmarks.ab_latency edgeseg/models/default.onnx edgeseg/models/default.onnx@160x288
+
+A model is timed at its base input size, or at HxW when written MODEL@HxW (a model with dynamic H/W).
 
 Each model runs through edgeseg's own `Session` on the CPU, under three settings: 2 threads with
 ORT's default spinning, 2 threads spinning off, 1 thread spinning off. Every round times `--runs`
@@ -19,6 +22,22 @@ from edgeseg.session import Session
 SETTINGS = ((2, True), (2, False), (1, False))
 
 
+def parse_model(arg: str) -> tuple[str, tuple[int, int] | None]:
+    """'PATH' or 'PATH@HxW' -> (path, (H, W) or None).
+
+    Raises:
+        ValueError: the size after @ is not HxW.
+    """
+    path, at, size = arg.rpartition("@") if "@" in arg else (arg, "", "")
+    if not at:
+        return arg, None
+    try:
+        h, w = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"{arg!r}: write a size as MODEL@HxW, e.g. default.onnx@160x288") from None
+    return path, (h, w)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+")
@@ -26,11 +45,15 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=300)
     args = p.parse_args(argv)
     runs = []
-    for path in args.models:
+    for arg in args.models:
+        try:
+            path, size = parse_model(arg)
+        except ValueError as exc:
+            p.error(str(exc))
         for threads, spinning in SETTINGS:
             s = Session(path, "cpu", threads, spinning)
-            x = np.random.default_rng(0).random((1, 3, *s.meta.input_hw), dtype=np.float32)
-            runs.append((path, threads, spinning, lambda s=s, x=x: s.run(x), []))
+            x = np.random.default_rng(0).random((1, 3, *(size or s.meta.input_hw)), dtype=np.float32)
+            runs.append((arg, threads, spinning, lambda s=s, x=x: s.run(x), []))
     for _ in range(args.rounds):
         for *_, fn, stats in runs:
             stats.append(time_it(fn, seconds=0, warmup_seconds=0.05, min_runs=args.runs, max_runs=args.runs))

@@ -20,6 +20,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
     g.add_argument("--no-profile", action="store_true", help="ignore the profile saved by `edgeseg tune`")
     g.add_argument("--input-size", help="for a model without edgeseg metadata: its input HxW")
+    g.add_argument("--canvas", help="base model input HxW for a model with dynamic H/W (the bundled one: "
+                                    "144x256; 160x288 is more accurate and slower)")
     g.add_argument("--colour", choices=("RGB", "BGR"), default="RGB", help="with --input-size: channel order")
     g.add_argument("--mean", default="0,0,0", help="with --input-size: per-channel mean after /255")
     g.add_argument("--std", default="1,1,1", help="with --input-size: per-channel std after /255")
@@ -41,9 +43,9 @@ def add_effect_args(p: argparse.ArgumentParser) -> None:
 def segmenter_options(args):
     from .meta import ModelMeta
     from .segmenter import SegmenterOptions
-    meta = None
+    from .errors import ConfigError
+    meta = canvas = None
     if args.input_size:
-        from .errors import ConfigError
         try:
             h, w = (int(v) for v in args.input_size.lower().split("x"))
             mean = tuple(float(v) for v in args.mean.split(","))
@@ -51,6 +53,14 @@ def segmenter_options(args):
         except ValueError:
             raise ConfigError("--input-size is HxW (e.g. 144x256); --mean and --std are three numbers a,b,c") from None
         meta = ModelMeta(input_hw=(h, w), adaptive=False, colour=args.colour, mean=mean, std=std, name="custom")
+    if args.canvas:
+        if args.input_size:
+            raise ConfigError("--canvas and --input-size conflict: --input-size describes a model without metadata "
+                              "(fixed size), --canvas resizes one with dynamic H/W; pass one of them")
+        try:
+            canvas = tuple(int(v) for v in args.canvas.lower().split("x"))
+        except ValueError:
+            raise ConfigError(f"--canvas {args.canvas!r} must be HxW, e.g. 160x288") from None
     provider, precision, threads = args.provider, args.precision, args.threads
     if not args.no_profile and not args.model and None in (provider, precision, threads):
         from .tune import load_profile, profile_path
@@ -61,7 +71,7 @@ def segmenter_options(args):
             threads = profile["threads"] if threads is None else threads
             log.info("using the tuned profile %s (%s, %s, %d threads)", profile_path(), provider, precision, threads)
     return SegmenterOptions(model_path=args.model, precision=precision, provider=provider or "auto",
-                            threads=threads or 0, refine=not args.no_refine, meta=meta)
+                            threads=threads or 0, refine=not args.no_refine, meta=meta, input_size=canvas)
 
 
 def build_pipeline(args):

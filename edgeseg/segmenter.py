@@ -1,6 +1,7 @@
 """Segmenter: frame in, person mask out. Shaped like MediaPipe Tasks."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ class SegmenterOptions:
     refine_radius: int = 6                 # in pixels at a 480 px working resolution (scales with it)
     refine_eps: float = 2e-3
     work_size: int = 480                   # long side of the resolution the mask is refined at
+    input_size: tuple[int, int] | None = None   # base model input (H, W) for a model with dynamic H/W;
+                                           # None: the model's own. Larger is more accurate and slower
     meta: ModelMeta | None = None          # describe a model that carries no ModelMeta
 
 
@@ -69,9 +72,26 @@ class Segmenter:
         threads = opts.threads or (1 if first == "CPUExecutionProvider" else 0)
         self.session = Session(self.model_path, opts.provider, threads, spinning=opts.spinning, meta=opts.meta)
         self.meta = self.session.meta
+        if opts.input_size is not None:
+            self.meta = dataclasses.replace(self.meta, input_hw=self._checked_input_size(opts.input_size))
         self._lock = threading.Lock()
         self._canvas: np.ndarray | None = None
         self._gray: np.ndarray | None = None
+
+    def _checked_input_size(self, size) -> tuple[int, int]:
+        try:
+            h, w = (int(v) for v in size)
+        except (TypeError, ValueError):
+            raise ConfigError(f"input_size must be (height, width), got {size!r}") from None
+        m = self.meta.multiple
+        if h < m or w < m or h % m or w % m:
+            raise ConfigError(f"input_size {h}x{w}: height and width must be positive multiples of {m} "
+                              f"(e.g. {self.meta.input_hw[0]}x{self.meta.input_hw[1]}, the model's own)")
+        if self.session.static_hw is not None and self.session.static_hw != (h, w):
+            sh, sw = self.session.static_hw
+            raise ConfigError(f"{self.model_path.name} has a fixed {sh}x{sw} input, so input_size {h}x{w} cannot "
+                              f"apply; re-export it with `python -m export CKPT --input-size {h}x{w}`")
+        return h, w
 
     @classmethod
     def from_path(cls, model_path: str | Path | None = None, **kwargs) -> "Segmenter":

@@ -1,4 +1,6 @@
 """The benchmark suite's side-by-side ratios and the README table it generates."""
+import pytest
+
 from benchmarks.__main__ import BEGIN, END, readme_table, side_by_side, update_readme
 
 
@@ -49,3 +51,16 @@ def test_ab_latency_prints_one_line_per_model_and_setting(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 * len(ab_latency.SETTINGS)
     assert all(" ms (" in line and "p90" in line for line in lines)
+
+
+def test_ab_latency_times_a_model_at_another_size_and_refuses_a_bad_one(capsys):
+    from benchmarks import ab_latency
+    from edgeseg.models import pick_model_file
+    model = str(pick_model_file(None, "fp32", "cpu"))
+    assert ab_latency.parse_model(model + "@160x288") == (model, (160, 288))
+    assert ab_latency.main([model, model + "@160x288", "--rounds", "1", "--runs", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert sum("@160x288" in line for line in lines) == len(ab_latency.SETTINGS)
+    with pytest.raises(SystemExit):
+        ab_latency.main([model + "@big"])
+    assert "MODEL@HxW" in capsys.readouterr().err

@@ -56,3 +56,13 @@ def test_errors_exit_non_zero_without_a_traceback(tmp_path, capsys):
     assert main(["info", str(tmp_path / "missing.onnx")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "Traceback" not in err
+
+
+def test_eval_at_a_larger_canvas_runs_and_a_bad_or_conflicting_one_is_refused(small_pairs, capsys):
+    base = ["eval", "--images", str(small_pairs / "images"), "--masks", str(small_pairs / "masks"), "--limit", "3"]
+    assert main(base + ["--canvas", "160x288"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["images"] == 3
+    assert main(base + ["--canvas", "160x290"]) == 2
+    assert "multiples of 16" in capsys.readouterr().err
+    assert main(base + ["--canvas", "160x288", "--input-size", "144x256"]) == 2
+    assert "conflict" in capsys.readouterr().err

@@ -64,3 +64,38 @@ def test_a_closed_segmenter_says_so():
     seg.close()
     with pytest.raises(Exception, match="closed"):
         seg.segment(np.zeros((10, 10, 3), np.uint8))
+
+
+def test_a_larger_input_size_gives_a_larger_canvas_of_the_same_shape(tmp_path):
+    from tests.conftest import make_redness_model
+    from edgeseg.meta import ModelMeta
+    model = make_redness_model(tmp_path / "r.onnx", ModelMeta().to_json())
+    with Segmenter(SegmenterOptions(model_path=model, provider="cpu", input_size=(160, 288))) as seg:
+        assert seg.canvas_for((720, 1280)) == (160, 288)
+        assert seg.canvas_for((1280, 720)) == (288, 160)        # portrait frames still get a portrait canvas
+        mask = seg.segment(red_square_frame(720, 1280, (500, 200, 800, 700))).mask >= 0.5
+    truth = np.zeros((720, 1280), bool)
+    truth[200:700, 500:800] = True
+    assert iou(mask, truth) > 0.95
+
+
+@pytest.mark.parametrize("size, words", [((150, 288), "multiples of 16"), ((0, 256), "multiples of 16"),
+                                         ("big", "height, width")])
+def test_an_unusable_input_size_is_refused_with_the_rule(tmp_path, size, words):
+    from tests.conftest import make_redness_model
+    from edgeseg.errors import ConfigError
+    from edgeseg.meta import ModelMeta
+    model = make_redness_model(tmp_path / "r.onnx", ModelMeta().to_json())
+    with pytest.raises(ConfigError, match=words):
+        Segmenter(SegmenterOptions(model_path=model, provider="cpu", input_size=size))
+
+
+def test_a_fixed_size_model_refuses_another_input_size_and_says_how_to_get_one(tmp_path):
+    from tests.conftest import make_redness_model
+    from edgeseg.errors import ConfigError
+    from edgeseg.meta import ModelMeta
+    model = make_redness_model(tmp_path / "r.onnx", ModelMeta(adaptive=False).to_json(), hw=(144, 256))
+    with pytest.raises(ConfigError, match="--input-size 160x288"):
+        Segmenter(SegmenterOptions(model_path=model, provider="cpu", input_size=(160, 288)))
+    with Segmenter(SegmenterOptions(model_path=model, provider="cpu", input_size=(144, 256))) as seg:
+        assert seg.canvas_for((720, 1280)) == (144, 256)
