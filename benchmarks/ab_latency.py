@@ -17,6 +17,8 @@ import argparse
 import numpy as np
 
 from edgeseg.bench import time_it
+from edgeseg.cli import parse_hw
+from edgeseg.errors import ConfigError
 from edgeseg.session import Session
 
 SETTINGS = ((2, True), (2, False), (1, False))
@@ -26,16 +28,10 @@ def parse_model(arg: str) -> tuple[str, tuple[int, int] | None]:
     """'PATH' or 'PATH@HxW' -> (path, (H, W) or None).
 
     Raises:
-        ValueError: the size after @ is not HxW.
+        ConfigError: the size after @ is not HxW.
     """
-    path, at, size = arg.rpartition("@") if "@" in arg else (arg, "", "")
-    if not at:
-        return arg, None
-    try:
-        h, w = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"{arg!r}: write a size as MODEL@HxW, e.g. default.onnx@160x288") from None
-    return path, (h, w)
+    path, at, size = arg.rpartition("@")
+    return (path, parse_hw(size, f"{path}@")) if at else (arg, None)
 
 
 def main(argv=None) -> int:
@@ -48,8 +44,8 @@ def main(argv=None) -> int:
     for arg in args.models:
         try:
             path, size = parse_model(arg)
-        except ValueError as exc:
-            p.error(str(exc))
+        except ConfigError as exc:
+            p.error(f"{exc}; write a size as MODEL@HxW, e.g. default.onnx@160x288")
         for threads, spinning in SETTINGS:
             s = Session(path, "cpu", threads, spinning)
             x = np.random.default_rng(0).random((1, 3, *(size or s.meta.input_hw)), dtype=np.float32)

@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper, shape_inference
 
+from edgeseg.cli import parse_hw
 from edgeseg.meta import META_KEY, ModelMeta
 
 
@@ -51,7 +52,7 @@ def main(argv=None) -> int:
     p.add_argument("model")
     p.add_argument("--input-size", help="HxW (default: the model's base size)")
     args = p.parse_args(argv)
-    hw = tuple(int(v) for v in args.input_size.split("x")) if args.input_size else None
+    hw = parse_hw(args.input_size) if args.input_size else None
     print(json.dumps(budget(args.model, hw), indent=1))
     return 0
 

@@ -7,9 +7,22 @@ import logging
 import sys
 from pathlib import Path
 
-from .errors import EdgeSegError
+from .errors import ConfigError, EdgeSegError
 
 log = logging.getLogger("edgeseg")
+
+
+def parse_hw(text: str, flag: str = "--input-size") -> tuple[int, int]:
+    """'HxW' -> (H, W), for size flags.
+
+    Raises:
+        ConfigError: not two integers joined by x (the message names the flag).
+    """
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r} must look like HxW, e.g. 144x256") from None
+    return h, w
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -43,24 +56,20 @@ def add_effect_args(p: argparse.ArgumentParser) -> None:
 def segmenter_options(args):
     from .meta import ModelMeta
     from .segmenter import SegmenterOptions
-    from .errors import ConfigError
     meta = canvas = None
     if args.input_size:
+        hw = parse_hw(args.input_size)
         try:
-            h, w = (int(v) for v in args.input_size.lower().split("x"))
             mean = tuple(float(v) for v in args.mean.split(","))
             std = tuple(float(v) for v in args.std.split(","))
         except ValueError:
-            raise ConfigError("--input-size is HxW (e.g. 144x256); --mean and --std are three numbers a,b,c") from None
-        meta = ModelMeta(input_hw=(h, w), adaptive=False, colour=args.colour, mean=mean, std=std, name="custom")
+            raise ConfigError("--mean and --std are three numbers a,b,c") from None
+        meta = ModelMeta(input_hw=hw, adaptive=False, colour=args.colour, mean=mean, std=std, name="custom")
     if args.canvas:
         if args.input_size:
             raise ConfigError("--canvas and --input-size conflict: --input-size describes a model without metadata "
                               "(fixed size), --canvas resizes one with dynamic H/W; pass one of them")
-        try:
-            canvas = tuple(int(v) for v in args.canvas.lower().split("x"))
-        except ValueError:
-            raise ConfigError(f"--canvas {args.canvas!r} must be HxW, e.g. 160x288") from None
+        canvas = parse_hw(args.canvas, "--canvas")
     provider, precision, threads = args.provider, args.precision, args.threads
     if not args.no_profile and not args.model and None in (provider, precision, threads):
         from .tune import load_profile, profile_path

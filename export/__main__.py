@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from edgeseg import __version__
+from edgeseg.cli import parse_hw as cli_parse_hw
 from edgeseg.errors import ConfigError, EdgeSegError
 from edgeseg.evaluate import evaluate, image_mask_pairs
 from edgeseg.meta import ModelMeta
@@ -30,10 +31,7 @@ log = logging.getLogger("export")
 
 
 def parse_hw(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"--input-size {text!r} must look like HxW, e.g. 144x256") from None
+    h, w = cli_parse_hw(text, "--input-size")
     if h % 16 or w % 16 or h <= 0 or w <= 0:
         raise ConfigError(f"--input-size {text}: height and width must be positive multiples of 16")
     return h, w
