@@ -35,3 +35,7 @@ def test_the_default_model_stages_chain_as_documented():
     assert polish.widths == [8, 32, 64, 112]                      # from wide.yaml
     assert polish.data == ["../shared/data/people/ccp", "runs/pseudo"]   # from finetune.yaml
     assert polish.canvases == load_config(CONFIGS / "default.yaml").canvases
+    multiscale = load_config(CONFIGS / "multiscale.yaml")
+    assert multiscale.init == "runs/polish/best.pt" and multiscale.ema_decay > 0
+    assert multiscale.boundary_weight == 3.0 and multiscale.widths == polish.widths   # from polish.yaml
+    assert [160, 288] in multiscale.canvases and multiscale.input_hw == [144, 256]
