@@ -36,10 +36,3 @@ class WeightAverage:
                 avg.mul_(d).add_(live[name], alpha=1.0 - d)
             else:
                 avg.copy_(live[name])
-
-    def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "updates": self.updates, "decay": self.decay}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.updates = int(state["updates"])

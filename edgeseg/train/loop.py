@@ -18,8 +18,8 @@ from ..preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_
 from .augment import Augmenter
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .ema import WeightAverage
 from .data import Pair, load_images, load_pairs, portrait_crop, split_pairs
+from .ema import WeightAverage
 from .grow import grow_state_dict
 from .losses import bce_dice_loss
 from .model import build_model, count_parameters
