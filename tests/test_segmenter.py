@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from edgeseg import FrameError, Segmenter, SegmenterOptions
+from edgeseg.errors import ConfigError
+from edgeseg.meta import ModelMeta
 from edgeseg.metrics import iou
-from tests.conftest import red_square_frame
+from tests.conftest import make_redness_model, red_square_frame
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +44,6 @@ def test_a_real_person_is_found(default_segmenter, ccp):
     (640, 640, (0, 0, 320, 640)),          # square, touching the border
 ])
 def test_any_aspect_ratio_maps_back_without_stretching(tmp_path, h, w, box):
-    from tests.conftest import make_redness_model
-    from edgeseg.meta import ModelMeta
     model = make_redness_model(tmp_path / "r.onnx", ModelMeta().to_json())
     with Segmenter(SegmenterOptions(model_path=model, provider="cpu", refine=False)) as seg:
         mask = seg.segment(red_square_frame(h, w, box)).mask >= 0.5
@@ -67,8 +67,6 @@ def test_a_closed_segmenter_says_so():
 
 
 def test_a_larger_input_size_gives_a_larger_canvas_of_the_same_shape(tmp_path):
-    from tests.conftest import make_redness_model
-    from edgeseg.meta import ModelMeta
     model = make_redness_model(tmp_path / "r.onnx", ModelMeta().to_json())
     with Segmenter(SegmenterOptions(model_path=model, provider="cpu", input_size=(160, 288))) as seg:
         assert seg.canvas_for((720, 1280)) == (160, 288)
@@ -82,18 +80,12 @@ def test_a_larger_input_size_gives_a_larger_canvas_of_the_same_shape(tmp_path):
 @pytest.mark.parametrize("size, words", [((150, 288), "multiples of 16"), ((0, 256), "multiples of 16"),
                                          ("big", "height, width")])
 def test_an_unusable_input_size_is_refused_with_the_rule(tmp_path, size, words):
-    from tests.conftest import make_redness_model
-    from edgeseg.errors import ConfigError
-    from edgeseg.meta import ModelMeta
     model = make_redness_model(tmp_path / "r.onnx", ModelMeta().to_json())
     with pytest.raises(ConfigError, match=words):
         Segmenter(SegmenterOptions(model_path=model, provider="cpu", input_size=size))
 
 
 def test_a_fixed_size_model_refuses_another_input_size_and_says_how_to_get_one(tmp_path):
-    from tests.conftest import make_redness_model
-    from edgeseg.errors import ConfigError
-    from edgeseg.meta import ModelMeta
     model = make_redness_model(tmp_path / "r.onnx", ModelMeta(adaptive=False).to_json(), hw=(144, 256))
     with pytest.raises(ConfigError, match="--input-size 160x288"):
         Segmenter(SegmenterOptions(model_path=model, provider="cpu", input_size=(160, 288)))
