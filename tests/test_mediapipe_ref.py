@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 CCP = Path(__file__).resolve().parents[1].parent / "shared/data/people/ccp"
@@ -48,3 +50,17 @@ def test_accuracy_on_five_pairs(mp_env, five_pairs):
     for name, model in result["models"].items():
         assert model["images"] == 5, name
         assert 0.0 <= model["person_iou"] <= 1.0, name
+
+
+def test_the_teacher_labels_a_folder_with_soft_masks_and_scores_itself(mp_env, five_pairs, tmp_path):
+    from benchmarks.mediapipe_ref.reference import reference_label_images
+    out = tmp_path / "teacher"
+    result = reference_label_images(five_pairs / "images", out, gt_dir=five_pairs / "masks", env=mp_env)
+    assert result["written"] == 5 and result["flip"] is True
+    assert [t["file"] for t in result["teachers"]] == ["selfie_segmentation.tflite",
+                                                        "selfie_segmentation_landscape.tflite"]
+    masks = sorted(out.glob("*.png"))
+    assert [m.stem for m in masks] == sorted(p.stem for p in (five_pairs / "images").iterdir())
+    soft = cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE)
+    assert len(np.unique(soft)) > 2                   # probabilities, not a 0/255 mask
+    assert result["teacher_vs_gt"]["images"] == 5 and result["teacher_vs_gt"]["person_iou"] > 0.6

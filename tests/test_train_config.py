@@ -39,3 +39,11 @@ def test_the_default_model_stages_chain_as_documented():
     assert multiscale.init == "runs/polish/best.pt" and multiscale.ema_decay > 0
     assert multiscale.boundary_weight == 3.0 and multiscale.widths == polish.widths   # from polish.yaml
     assert [160, 288] in multiscale.canvases and multiscale.input_hw == [144, 256]
+
+
+def test_the_distillation_stage_reads_the_teacher_crops_as_soft_labels():
+    distill = load_config(CONFIGS / "distill.yaml")
+    assert distill.init == "runs/multiscale/best.pt" and distill.ema_decay > 0   # from multiscale.yaml
+    assert distill.soft_label_data == ["runs/teacher_crops"]
+    assert distill.data[0] == "../shared/data/people/ccp"      # validation scores the hand-made masks
+    assert "runs/teacher_crops" in distill.data and "runs/pseudo" in distill.data

@@ -85,3 +85,15 @@ def reference_pseudo_labels(videos: list[str | Path], out_dir: str | Path, strid
     job = {"kind": "pseudo_labels", "videos": [str(Path(v).resolve()) for v in videos],
            "out_dir": str(Path(out_dir).resolve()), "stride": int(stride), "teacher": teacher}
     return run_reference(job, env, timeout)
+
+
+def reference_label_images(images_dir: str | Path, out_dir: str | Path, teachers: list[str] | None = None,
+                           flip: bool = True, gt_dir: str | Path | None = None, env: Env | None = None,
+                           timeout: float = 1800) -> dict:
+    """Soft teacher masks (mean of `teachers`, default both models, and of their mirrored views) for a folder.
+
+    With gt_dir, the result also holds the teacher's scores against those masks ("teacher_vs_gt").
+    """
+    job = {"kind": "label_images", "images_dir": str(Path(images_dir).resolve()), "out_dir": str(Path(out_dir).resolve()),
+           "teachers": list(teachers or []), "flip": bool(flip), "gt_dir": str(Path(gt_dir).resolve()) if gt_dir else ""}
+    return run_reference(job, env, timeout)

@@ -5,7 +5,7 @@
 Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .metrics / .preprocess (pure numpy + cv2;
 importing them runs edgeseg/__init__, which imports no onnxruntime at import time).
 
-Job fields (all kinds): "kind" (latency | end_to_end | accuracy | pseudo_labels), "models" {name: .tflite path},
+Job fields (all kinds): "kind" (latency | end_to_end | accuracy | pseudo_labels | label_images), "models" {name: .tflite path},
 "threads" (int, or a list for latency). See `run_latency`, `run_end_to_end`, `run_accuracy` for the rest.
 
 Pre/post-processing follows MediaPipe's selfie_segmentation_cpu graph (checked in the 0.10.21 wheel):
@@ -293,10 +293,52 @@ def run_pseudo_labels(job: dict) -> dict:
     return {"teacher": teacher.describe(), "frames": written, "out_dir": str(out)}
 
 
+def ensemble_predict(models: list[SelfieModel], frame_bgr: np.ndarray, flip: bool) -> np.ndarray:
+    """Mean person probability of several models (and of each on the mirrored frame), at the frame's size."""
+    size = (frame_bgr.shape[1], frame_bgr.shape[0])
+    views = [frame_bgr, np.ascontiguousarray(frame_bgr[:, ::-1])] if flip else [frame_bgr]
+    total = np.zeros(frame_bgr.shape[:2], np.float32)
+    for model in models:
+        for i, view in enumerate(views):
+            prob = cv2.resize(model.predict(view), size, interpolation=cv2.INTER_LINEAR)
+            total += prob[:, ::-1] if i else prob
+    return total / (len(models) * len(views))
+
+
+def run_label_images(job: dict) -> dict:
+    """Teacher masks for a folder of images. job: images_dir, out_dir, teachers (all models), flip (true).
+
+    Writes out_dir/NAME.png: the ensemble's soft person probability, 0-255, at the image's size.
+    With gt_dir (masks of the same names), also scores the teacher against them (edgeseg.metrics).
+    """
+    images, out = Path(job["images_dir"]), Path(job["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    models = load_models(job, int(job.get("threads", 2)))
+    names = job.get("teachers") or sorted(models)
+    teachers = [models[n] for n in names]
+    flip = bool(job.get("flip", True))
+    gt_dir = Path(job["gt_dir"]) if job.get("gt_dir") else None
+    rows, written = [], 0
+    for path in sorted(p for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")):
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            continue
+        prob = ensemble_predict(teachers, img, flip)
+        cv2.imwrite(str(out / f"{path.stem}.png"), np.clip(prob * 255 + 0.5, 0, 255).astype(np.uint8))
+        written += 1
+        gt = cv2.imread(str(gt_dir / f"{path.stem}.png"), cv2.IMREAD_GRAYSCALE) if gt_dir else None
+        if gt is not None and gt.shape == prob.shape:
+            rows.append(score_mask(prob, gt > 127, 0.5))
+    result = {"teachers": [m.describe() for m in teachers], "flip": flip, "written": written, "out_dir": str(out)}
+    if rows:
+        result["teacher_vs_gt"] = {"images": len(rows), **mean_scores(rows)}
+    return result
+
+
 # --------------------------------------------------------------------------- entry point
 
 JOBS = {"latency": run_latency, "end_to_end": run_end_to_end, "accuracy": run_accuracy,
-        "pseudo_labels": run_pseudo_labels}
+        "pseudo_labels": run_pseudo_labels, "label_images": run_label_images}
 
 
 def runtime_versions() -> dict:

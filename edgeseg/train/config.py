@@ -12,6 +12,7 @@ from .augment import AugmentConfig
 @dataclass
 class TrainConfig:
     data: list[str] = field(default_factory=lambda: ["../shared/data/people/ccp"])
+    soft_label_data: list[str] = field(default_factory=list)   # folders of `data` whose masks are soft labels
     backgrounds: str | None = None
     cutouts: str | None = None
     val_fraction: float = 0.1
@@ -55,6 +56,9 @@ def config_from_dict(values: dict) -> TrainConfig:
     values = dict(_known(TrainConfig, values or {}, "training config"))
     aug = values.pop("augment", None) or {}
     cfg = TrainConfig(**values, augment=AugmentConfig(**_known(AugmentConfig, aug, "augment")))
+    stray = [d for d in cfg.soft_label_data if d not in cfg.data]
+    if stray:
+        raise ConfigError(f"soft_label_data {stray} must also be listed in data ({cfg.data})")
     if len(cfg.canvases) != len(cfg.canvas_weights):
         raise ConfigError("canvases and canvas_weights must have the same length")
     for h, w in cfg.canvases + [cfg.input_hw]:

@@ -1,6 +1,7 @@
 """Training data: image/mask pairs, cut-outs and backgrounds, read from folders into memory.
 
-Pairs live as `DIR/images/NAME.jpg` (or .png/.jpeg) with `DIR/masks/NAME.png`, masks 0/255.
+Pairs live as `DIR/images/NAME.jpg` (or .png/.jpeg) with `DIR/masks/NAME.png`, masks 0/255
+(or, for a folder read as soft labels, 0-255 teacher probabilities).
 Unusable pairs (unreadable image, missing mask, mask of another size) are skipped with a
 warning and counted in `PairSet.skipped`, so a run summary can report them.
 """
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 class Pair:
     name: str
     image: np.ndarray          # H×W×3 uint8 BGR
-    mask: np.ndarray           # H×W uint8, 0 or 255
+    mask: np.ndarray           # H×W uint8, 0 or 255 (0-255 for soft labels)
     bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 of the person (whole image if none)
 
 
@@ -41,19 +42,23 @@ def _read_image(path: Path, flags: int) -> np.ndarray | None:
 
 
 def person_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(mask)
+    ys, xs = np.nonzero(mask > 127)
     if len(xs) == 0:
         return 0, 0, mask.shape[1], mask.shape[0]
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def load_pairs(dirs: list[str | Path]) -> PairSet:
+def load_pairs(dirs: list[str | Path], soft: list[str | Path] = ()) -> PairSet:
     """Read every image/mask pair under each DIR/images and DIR/masks.
+
+    Masks are binarised at 128, except in the folders listed in `soft`, whose masks are soft
+    labels (a teacher's probabilities) and are kept as they are.
 
     Raises:
         DataError: a folder is missing, or no usable pair was found at all.
     """
     result = PairSet()
+    soft_dirs = {Path(d).resolve() for d in soft}
     for d in map(Path, dirs):
         img_dir, mask_dir = d / "images", d / "masks"
         if not img_dir.is_dir() or not mask_dir.is_dir():
@@ -78,7 +83,8 @@ def load_pairs(dirs: list[str | Path]) -> PairSet:
                 log.warning("skipping %s: mask is %s but image is %s", img_path, mask.shape, image.shape[:2])
                 result.skipped["mask size mismatch"] += 1
                 continue
-            mask = np.where(mask > 127, 255, 0).astype(np.uint8)
+            if d.resolve() not in soft_dirs:
+                mask = np.where(mask > 127, 255, 0).astype(np.uint8)
             result.pairs.append(Pair(f"{d.name}/{img_path.stem}", image, mask, person_bbox(mask)))
     if not result.pairs:
         raise DataError(f"no usable image/mask pairs in {', '.join(map(str, dirs))} "

@@ -109,7 +109,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     t_load = time.perf_counter()
-    pairset = load_pairs(cfg.data)
+    pairset = load_pairs(cfg.data, cfg.soft_label_data)
     train_pairs, val_pairs = split_pairs(pairset.pairs, cfg.val_fraction)
     scored = Path(cfg.data[0]).name + "/"      # validation scores the first (hand-labelled) folder only
     val_pairs = [p for p in val_pairs if p.name.startswith(scored)]
