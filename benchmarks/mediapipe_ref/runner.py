@@ -2,7 +2,7 @@
 
     PYTHONPATH=<repo root> benchmarks/.mpref/venv/bin/python runner.py JOB.json RESULT.json
 
-Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .metrics / .preprocess (pure numpy + cv2;
+Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .evaluate / .metrics / .sources (pure numpy + cv2;
 importing them runs edgeseg/__init__, which imports no onnxruntime at import time).
 
 Job fields (all kinds): "kind" (latency | end_to_end | accuracy | pseudo_labels | label_images), "models" {name: .tflite path},
@@ -27,6 +27,7 @@ from ai_edge_litert.interpreter import Interpreter
 from edgeseg.compose import Compositor
 from edgeseg.evaluate import image_mask_pairs
 from edgeseg.metrics import mean_scores, score_mask
+from edgeseg.sources import IMAGE_EXTS
 
 
 
@@ -85,6 +86,18 @@ def _check_io(name: str, inp: dict, out: dict) -> None:
 
 def load_models(job: dict, threads: int) -> dict[str, SelfieModel]:
     return {name: SelfieModel(path, threads) for name, path in job["models"].items()}
+
+
+def ensemble_predict(models: list[SelfieModel], frame_bgr: np.ndarray, flip: bool) -> np.ndarray:
+    """Mean person probability of several models (and of each on the mirrored frame), at the frame's size."""
+    size = (frame_bgr.shape[1], frame_bgr.shape[0])
+    views = [frame_bgr, np.ascontiguousarray(frame_bgr[:, ::-1])] if flip else [frame_bgr]
+    total = np.zeros(frame_bgr.shape[:2], np.float32)
+    for model in models:
+        for i, view in enumerate(views):
+            prob = cv2.resize(model.predict(view), size, interpolation=cv2.INTER_LINEAR)
+            total += prob[:, ::-1] if i else prob
+    return total / (len(models) * len(views))
 
 
 # --------------------------------------------------------------------------- stats
@@ -282,7 +295,7 @@ def run_pseudo_labels(job: dict) -> dict:
             if not ok:
                 break
             if index % stride == 0:
-                prob = cv2.resize(teacher.predict(frame), (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+                prob = ensemble_predict([teacher], frame, flip=False)
                 name = f"{clip}_{index:05d}"
                 cv2.imwrite(str(out / "images" / f"{name}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
                 cv2.imwrite(str(out / "masks" / f"{name}.png"), np.clip(prob * 255 + 0.5, 0, 255).astype(np.uint8))
@@ -291,18 +304,6 @@ def run_pseudo_labels(job: dict) -> dict:
         cap.release()
         written[clip] = count
     return {"teacher": teacher.describe(), "frames": written, "out_dir": str(out)}
-
-
-def ensemble_predict(models: list[SelfieModel], frame_bgr: np.ndarray, flip: bool) -> np.ndarray:
-    """Mean person probability of several models (and of each on the mirrored frame), at the frame's size."""
-    size = (frame_bgr.shape[1], frame_bgr.shape[0])
-    views = [frame_bgr, np.ascontiguousarray(frame_bgr[:, ::-1])] if flip else [frame_bgr]
-    total = np.zeros(frame_bgr.shape[:2], np.float32)
-    for model in models:
-        for i, view in enumerate(views):
-            prob = cv2.resize(model.predict(view), size, interpolation=cv2.INTER_LINEAR)
-            total += prob[:, ::-1] if i else prob
-    return total / (len(models) * len(views))
 
 
 def run_label_images(job: dict) -> dict:
@@ -319,7 +320,7 @@ def run_label_images(job: dict) -> dict:
     flip = bool(job.get("flip", True))
     gt_dir = Path(job["gt_dir"]) if job.get("gt_dir") else None
     rows, written = [], 0
-    for path in sorted(p for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")):
+    for path in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_EXTS):
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             continue
