@@ -71,3 +71,15 @@ def test_teacher_crops_are_written_with_the_photo_mask_cut_alike(tmp_path):
         gt = cv2.imread(str(tmp_path / "gt" / f"{img_path.stem}.png"), cv2.IMREAD_GRAYSCALE)
         assert cv2.imread(str(img_path)).shape[:2] == gt.shape
         assert gt.any() and set(np.unique(gt)) <= {0, 255}
+
+
+def test_a_crop_taller_than_a_landscape_photo_shrinks_without_changing_its_aspect():
+    image = np.zeros((300, 1000, 3), np.uint8)           # wide photo, person from top to bottom
+    mask = np.zeros((300, 1000), np.uint8)
+    mask[5:295, 450:550] = 255
+    pair, rng = Pair("ccp/wide", image, mask, person_bbox(mask)), np.random.default_rng(2)
+    for _ in range(200):
+        x0, y0, x1, y1 = crop_box(pair, rng, p_upper_body=0.0)   # whole person: taller than the photo
+        assert 0 <= x0 < x1 <= 1000 and 0 <= y0 < y1 <= 300
+        aspect = (x1 - x0) / (y1 - y0)
+        assert min(abs(aspect - w / h) for w, h in ASPECTS) < 0.05, aspect

@@ -41,9 +41,8 @@ def crop_box(pair: Pair, rng: np.random.Generator, p_upper_body: float = 0.65) -
         h = max(ph, pw * ah / aw) * rng.uniform(1.05, 1.3)
         top = y0 + ph / 2 - h / 2
     w = h * aw / ah
-    if w > iw:                                  # keep the aspect ratio inside the photo
-        w, h = iw, iw * ah / aw
-    h = min(h, ih)
+    shrink = min(1.0, iw / w, ih / h)           # fit inside the photo, keeping the aspect ratio
+    w, h = w * shrink, h * shrink
     cx = x0 + pw / 2 + rng.uniform(-0.15, 0.15) * w
     left = int(np.clip(cx - w / 2, 0, iw - w))
     top = int(np.clip(top, 0, ih - h))
