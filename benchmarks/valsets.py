@@ -4,21 +4,43 @@
 
 full/     the held-back photos as they are (full-body street photos)
 portrait/ a deterministic head-and-shoulders crop (3:4) of each, like webcam and portrait framing
+small/    each held-back person cut out and pasted small (25-55 % of the frame height) into a
+          people-free scene, 16:9 or 4:3: street-scene scale. The scenes are the training
+          backgrounds (the people are unseen, the scenes are not).
 The split is the one `edgeseg train` uses (hash of the file name, val_fraction 0.1 by default).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 
 import cv2
+import numpy as np
 
-from edgeseg.train.data import load_pairs, portrait_crop, split_pairs
+from edgeseg.train.augment import is_whole_person, paste_person
+from edgeseg.train.data import Pair, load_images, load_pairs, portrait_crop, split_pairs
 
 
-def write_valsets(data: list[str], out: Path, val_fraction: float = 0.1) -> dict[str, int]:
+def small_person_scene(pair: Pair, backgrounds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The pair's person pasted small into a scene; the same pair always gives the same scene."""
+    rng = np.random.default_rng(int(hashlib.sha1(pair.name.encode()).hexdigest()[:8], 16))
+    ow, oh = (640, 360) if rng.random() < 0.5 else (480, 360)
+    bg = backgrounds[rng.integers(len(backgrounds))]
+    s = max(oh / bg.shape[0], ow / bg.shape[1])
+    bg = cv2.resize(bg, (max(ow, round(bg.shape[1] * s)), max(oh, round(bg.shape[0] * s))), interpolation=cv2.INTER_AREA)
+    y, x = (bg.shape[0] - oh) // 2, (bg.shape[1] - ow) // 2
+    img, mask = paste_person(pair, bg[y:y + oh, x:x + ow], rng.uniform(0.25, 0.55), rng.uniform(0.15, 0.85),
+                             rng.uniform(0.6, 0.98))
+    return img, np.where(mask >= 0.5, 255, 0).astype(np.uint8)
+
+
+def write_valsets(data: list[str], out: Path, val_fraction: float = 0.1,
+                  backgrounds: str | Path | None = "../shared/data/backgrounds") -> dict[str, int]:
     _, val = split_pairs(load_pairs(data).pairs, val_fraction)
-    for sub in ("full", "portrait"):
+    scenes = load_images(backgrounds)
+    counts = {"full": len(val), "portrait": len(val), "small": 0}
+    for sub in ("full", "portrait", "small"):
         for kind in ("images", "masks"):
             (out / sub / kind).mkdir(parents=True, exist_ok=True)
     for pair in val:
@@ -28,7 +50,12 @@ def write_valsets(data: list[str], out: Path, val_fraction: float = 0.1) -> dict
         img, mask = portrait_crop(pair)
         cv2.imwrite(str(out / "portrait" / "images" / f"{stem}.png"), img)
         cv2.imwrite(str(out / "portrait" / "masks" / f"{stem}.png"), mask)
-    return {"full": len(val), "portrait": len(val)}
+        if scenes and is_whole_person(pair):
+            img, mask = small_person_scene(pair, scenes)
+            cv2.imwrite(str(out / "small" / "images" / f"{stem}.png"), img)
+            cv2.imwrite(str(out / "small" / "masks" / f"{stem}.png"), mask)
+            counts["small"] += 1
+    return counts
 
 
 def main(argv=None) -> int:
@@ -36,8 +63,10 @@ def main(argv=None) -> int:
     p.add_argument("--data", nargs="+", default=["../shared/data/people/ccp"])
     p.add_argument("--out", default="runs/valsets")
     p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--backgrounds", default="../shared/data/backgrounds",
+                   help="people-free scenes for small/ ('' leaves small/ empty)")
     args = p.parse_args(argv)
-    print(write_valsets(args.data, Path(args.out), args.val_fraction))
+    print(write_valsets(args.data, Path(args.out), args.val_fraction, args.backgrounds or None))
     return 0
 
 

@@ -47,3 +47,10 @@ def test_the_distillation_stage_reads_the_teacher_crops_as_soft_labels():
     assert distill.soft_label_data == ["runs/teacher_crops"]
     assert distill.data[0] == "../shared/data/people/ccp"      # validation scores the hand-made masks
     assert "runs/teacher_crops" in distill.data and "runs/pseudo" in distill.data
+
+
+def test_the_small_people_stage_changes_only_the_small_person_rate():
+    small, multiscale = load_config(CONFIGS / "smallpeople.yaml"), load_config(CONFIGS / "multiscale.yaml")
+    assert small.init == "runs/multiscale/best.pt" and small.augment.p_small_person == 0.15
+    assert multiscale.augment.p_small_person == 0.0                 # earlier stages reproduce as before
+    assert small.augment.p_cutout == multiscale.augment.p_cutout and small.data == multiscale.data

@@ -27,6 +27,8 @@ class AugmentConfig:
     p_noise: float = 0.35
     p_blur: float = 0.25
     p_jpeg: float = 0.3
+    p_small_person: float = 0.0     # a whole person pasted small onto a background (street-scene scale)
+    small_person_height: tuple[float, float] = (0.2, 0.6)   # the person's height / the canvas height
 
 
 def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
@@ -117,6 +119,48 @@ def cutout_sample(cutouts: list[np.ndarray], backgrounds: list[np.ndarray], out_
     return img, alpha
 
 
+def is_whole_person(pair: Pair) -> bool:
+    """The person ends inside the photo (feet in view), so it can be pasted whole into another scene."""
+    x0, y0, x1, y1 = pair.bbox
+    h, w = pair.mask.shape[:2]
+    return y1 < h - 1 and (x1 - x0) * (y1 - y0) < h * w
+
+
+def paste_person(pair: Pair, background: np.ndarray, height_frac: float, centre_x: float, bottom_y: float,
+                 angle: float = 0.0, flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The pair's person (cut out by its mask) pasted onto `background`, which sets the output size.
+
+    height_frac: the person's height as a fraction of the output height; centre_x and bottom_y:
+    where the person's horizontal centre and feet land, as fractions of the output width and height.
+    Returns the BGR image and the float32 mask in [0, 1].
+    """
+    oh, ow = background.shape[:2]
+    image, mask, (x0, y0, x1, y1) = pair.image, pair.mask, pair.bbox
+    scale = oh * height_frac / (y1 - y0)
+    if scale < 0.5:     # shrink by area first: a large warp-down would alias
+        f = 2 * scale
+        image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_AREA)
+        x0, y0, x1, y1, scale = x0 * f, y0 * f, x1 * f, y1 * f, 0.5
+    cx = (x0 + x1) / 2 - (centre_x - 0.5) * ow / scale
+    cy = y1 - (bottom_y - 0.5) * oh / scale
+    m = _affine(cx, cy, oh / scale, (oh, ow), angle, flip)
+    img = cv2.warpAffine(image, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(mask, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = mask.astype(np.float32) / 255.0
+    alpha = cv2.GaussianBlur(mask, (3, 3), 0)
+    return _blend(img, background, alpha), mask
+
+
+def small_person_sample(pairs: list[Pair], backgrounds: list[np.ndarray], out_hw: tuple[int, int],
+                        cfg: AugmentConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A street-scene-scale sample: a whole person, small, somewhere in a people-free scene."""
+    pair = pairs[rng.integers(len(pairs))]
+    return paste_person(pair, _random_background(backgrounds, out_hw, rng), rng.uniform(*cfg.small_person_height),
+                        rng.uniform(0.1, 0.9), rng.uniform(0.55, 1.0),
+                        rng.uniform(-cfg.max_rotation, cfg.max_rotation) / 2, rng.random() < cfg.p_flip)
+
+
 def photometric(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
     """Lighting, white balance, saturation, low light, noise, blur and JPEG artefacts."""
     if rng.random() < cfg.p_photometric:
@@ -157,9 +201,14 @@ class Augmenter:
                  cfg: AugmentConfig | None = None):
         self.pairs, self.backgrounds, self.cutouts = pairs, backgrounds, cutouts
         self.cfg = cfg or AugmentConfig()
+        self.whole_people = [p for p in pairs if is_whole_person(p)]
 
     def sample(self, out_hw: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        if self.cutouts and self.backgrounds and rng.random() < self.cfg.p_cutout:
+        # drawn only when enabled, so configs without it keep their random sequence (and results)
+        if (self.cfg.p_small_person > 0 and self.whole_people and self.backgrounds
+                and rng.random() < self.cfg.p_small_person):
+            img, mask = small_person_sample(self.whole_people, self.backgrounds, out_hw, self.cfg, rng)
+        elif self.cutouts and self.backgrounds and rng.random() < self.cfg.p_cutout:
             img, mask = cutout_sample(self.cutouts, self.backgrounds, out_hw, self.cfg, rng)
         else:
             pair = self.pairs[rng.integers(len(self.pairs))]
