@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from edgeseg.errors import ConfigError
-from edgeseg.train.config import load_config
+from edgeseg.train.config import config_from_dict, load_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -54,3 +54,20 @@ def test_the_small_people_stage_changes_only_the_small_person_rate():
     assert small.init == "runs/multiscale/best.pt" and small.augment.p_small_person == 0.15
     assert multiscale.augment.p_small_person == 0.0                 # earlier stages reproduce as before
     assert small.augment.p_cutout == multiscale.augment.p_cutout and small.data == multiscale.data
+
+
+def test_an_unknown_best_metric_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="val_person_iou, .*epoch"):
+        config_from_dict({"best_metric": "loss"})
+
+
+def test_best_metric_epoch_keeps_the_latest_epoch_as_best(small_pairs, tmp_path):
+    pytest.importorskip("torch")
+    from edgeseg.train.checkpoint import load_checkpoint
+    from edgeseg.train.loop import train
+    cfg = config_from_dict({"data": [str(small_pairs)], "val_fraction": 0.5, "widths": [8, 16, 16, 16],
+                            "epochs": 3, "batch_size": 2, "samples_per_epoch": 4, "threads": 1, "workers": 0,
+                            "best_metric": "epoch"})
+    summary = train(cfg, tmp_path / "run")
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == 2
+    assert summary["best_metric"] == "epoch" and summary["best"] == 2.0

@@ -9,6 +9,9 @@ from ..errors import ConfigError
 from .augment import AugmentConfig
 
 
+BEST_METRICS = ("val_person_iou", "val_miou", "val_boundary_f", "val_portrait_iou", "val_portrait_boundary_f", "epoch")
+
+
 @dataclass
 class TrainConfig:
     data: list[str] = field(default_factory=lambda: ["../shared/data/people/ccp"])
@@ -37,6 +40,7 @@ class TrainConfig:
     workers: int = 1
     threads: int = 0                  # torch threads; 0 = all cores
     max_val_images: int = 0           # 0 = all
+    best_metric: str = "val_person_iou"   # what best.pt maximises; "epoch": the latest epoch is best
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
@@ -59,6 +63,8 @@ def config_from_dict(values: dict) -> TrainConfig:
     stray = [d for d in cfg.soft_label_data if d not in cfg.data]
     if stray:
         raise ConfigError(f"soft_label_data {stray} must also be listed in data ({cfg.data})")
+    if cfg.best_metric not in BEST_METRICS:
+        raise ConfigError(f"best_metric {cfg.best_metric!r} is not one of {', '.join(BEST_METRICS)}")
     if len(cfg.canvases) != len(cfg.canvas_weights):
         raise ConfigError("canvases and canvas_weights must have the same length")
     for h, w in cfg.canvases + [cfg.input_hw]:

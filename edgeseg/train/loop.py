@@ -184,8 +184,12 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
                "seconds": time.perf_counter() - t0, **scores}
         history.append(row)
-        is_best = scores.get("val_person_iou", -float(epoch)) > best
-        best = max(best, scores.get("val_person_iou", -1.0))
+        if cfg.best_metric == "epoch":
+            value = fallback = float(epoch)
+        else:
+            value, fallback = scores.get(cfg.best_metric, -float(epoch)), scores.get(cfg.best_metric, -1.0)
+        is_best = value > best
+        best = max(best, fallback)
         state = {"model": scored_model.state_dict(), "model_config": model_cfg, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "epoch": epoch, "best": best, "history": history,
                  "train_config": cfg.to_dict(),
@@ -199,7 +203,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         log.info("epoch %d/%d loss %.4f %s (%.0f s)%s", epoch + 1, cfg.epochs, row["loss"],
                  " ".join(f"{k}={v:.4f}" for k, v in scores.items()), row["seconds"], " *best*" if is_best else "")
 
-    summary = {"epochs": cfg.epochs, "parameters": count_parameters(model), "best_val_person_iou": best,
+    summary = {"epochs": cfg.epochs, "parameters": count_parameters(model), "best_metric": cfg.best_metric, "best": best,
                "final": history[-1] if history else {}, "train_seconds_this_run": time.perf_counter() - t_train,
                "train_pairs": len(train_pairs), "val_pairs": len(val_pairs), "skipped": dict(pairset.skipped)}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
