@@ -121,9 +121,7 @@ def cutout_sample(cutouts: list[np.ndarray], backgrounds: list[np.ndarray], out_
 
 def is_whole_person(pair: Pair) -> bool:
     """The person ends inside the photo (feet in view), so it can be pasted whole into another scene."""
-    x0, y0, x1, y1 = pair.bbox
-    h, w = pair.mask.shape[:2]
-    return y1 < h - 1 and (x1 - x0) * (y1 - y0) < h * w
+    return pair.bbox[3] < pair.mask.shape[0] - 1      # a mask without a person has the whole photo as its box
 
 
 def paste_person(pair: Pair, background: np.ndarray, height_frac: float, centre_x: float, bottom_y: float,

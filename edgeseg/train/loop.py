@@ -184,12 +184,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
                "seconds": time.perf_counter() - t0, **scores}
         history.append(row)
-        if cfg.best_metric == "epoch":
-            value = fallback = float(epoch)
-        else:
-            value, fallback = scores.get(cfg.best_metric, -float(epoch)), scores.get(cfg.best_metric, -1.0)
+        value = float(epoch) if cfg.best_metric == "epoch" else scores.get(cfg.best_metric, -float(epoch))
         is_best = value > best
-        best = max(best, fallback)
+        best = max(best, value)
         state = {"model": scored_model.state_dict(), "model_config": model_cfg, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "epoch": epoch, "best": best, "history": history,
                  "train_config": cfg.to_dict(),
