@@ -1,6 +1,6 @@
 """Parameters and multiply-adds of an ONNX model at a given input size, read from the graph.
 
-    python -m benchmarks.model_budget edgeseg/models/default.onnx --input-size 144x256
+    python -m benchmarks.model_budget edgeseg/models/default.onnx --input-size 176x320
 
 Counts Conv (and ConvTranspose/MatMul/Gemm) multiply-adds from ONNX shape inference at the
 given size; parameters are the initializers' elements (BatchNorm already folded by onnxsim),

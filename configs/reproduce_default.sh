@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the bundled default model end to end (about 4.8 h of training on 2 CPU cores).
+# Reproduce the bundled default model end to end (about 5.3 h of training on 2 CPU cores).
 # Run from the repository root with the train and export extras installed:
 #   bash configs/reproduce_default.sh [OUT_MODEL]     (default OUT_MODEL: runs/export_default/default.onnx)
 # Each stage resumes if its run folder already has last.pt; delete runs/<stage> to start it over.
@@ -22,5 +22,6 @@ stage configs/wide.yaml runs/wide                                    # 3: grow t
 stage configs/polish.yaml runs/polish                                # 4: warm restart, more edge weight
 stage configs/multiscale.yaml runs/multiscale                        # 5: two input scales, weight EMA
 stage configs/smallpeople.yaml runs/smallpeople                      # 6: + people at street-scene scale
+stage configs/hires.yaml runs/hires                                  # 7: input 176x320
 [ -d runs/valsets/full ] || "$python" -m benchmarks.valsets --out runs/valsets
-"$python" -m export runs/smallpeople/best.pt --out "$out" --precision fp32,fp16,int8 --calib runs/pseudo --val runs/valsets/full
+"$python" -m export runs/hires/best.pt --out "$out" --precision fp32,fp16,int8 --calib runs/pseudo --val runs/valsets/full

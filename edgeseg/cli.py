@@ -34,7 +34,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-profile", action="store_true", help="ignore the profile saved by `edgeseg tune`")
     g.add_argument("--input-size", help="for a model without edgeseg metadata: its input HxW")
     g.add_argument("--canvas", help="base model input HxW for a model with dynamic H/W (the bundled one: "
-                                    "144x256; 160x288 is more accurate and slower)")
+                                    "176x320; 144x256 is faster and less accurate)")
     g.add_argument("--colour", choices=("RGB", "BGR"), default="RGB", help="with --input-size: channel order")
     g.add_argument("--mean", default="0,0,0", help="with --input-size: per-channel mean after /255")
     g.add_argument("--std", default="1,1,1", help="with --input-size: per-channel std after /255")

@@ -37,7 +37,7 @@ def test_eval_prints_the_metrics_json(small_pairs, tmp_path, capsys):
 def test_info_prints_the_model_metadata(capsys):
     assert main(["info", "edgeseg/models/default.onnx"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["meta"]["input_hw"] == [144, 256] and info["meta"]["schema_version"] == 1
+    assert info["meta"]["input_hw"] == [176, 320] and info["meta"]["schema_version"] == 1
 
 
 def test_live_on_the_demo_source_runs_headless_for_n_frames(tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 import edgeseg.train.augment as augment
 from edgeseg.train.augment import AugmentConfig, Augmenter, is_whole_person, paste_person
 from edgeseg.train.data import Pair, person_bbox
-from benchmarks.valsets import small_person_scene
+from benchmarks.valsets import group_scene, small_person_scene
 
 
 def _pair(top: int = 60, bottom: int = 580, name: str = "ccp/p") -> Pair:
@@ -76,6 +76,19 @@ def test_the_small_person_validation_scene_is_the_same_every_time():
     assert set(np.unique(a[1])) == {0, 255} and a[0].shape[0] == 360
     ys, _ = np.nonzero(a[1])
     assert 0.25 * 360 - 3 <= ys.max() + 1 - ys.min() <= 0.55 * 360 + 3
+
+
+def test_a_group_scene_labels_every_pasted_person_and_is_the_same_every_time():
+    people = [_pair(name=f"ccp/ccp_{i:04d}") for i in range(4)]
+    scenes = [np.random.default_rng(i).integers(100, 255, (300, 500, 3), dtype=np.uint8) for i in range(3)]
+    a, b = group_scene(people[0], people[1:], scenes), group_scene(people[0], people[1:], scenes)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    img, mask = a
+    n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8))
+    assert 2 <= n - 1 <= 3                          # two or three people, side by side
+    dark = (img.max(axis=2) < 60)                   # the people's own pixels (the scenes are ≥ 100)
+    assert dark.sum() > 0 and (mask[dark] == 255).mean() > 0.99
 
 
 def test_an_unknown_augment_key_lists_the_valid_ones():

@@ -56,6 +56,17 @@ def test_the_small_people_stage_changes_only_the_small_person_rate():
     assert small.augment.p_cutout == multiscale.augment.p_cutout and small.data == multiscale.data
 
 
+def test_the_high_resolution_stage_changes_the_input_size_and_keeps_everything_else():
+    hires, small = load_config(CONFIGS / "hires.yaml"), load_config(CONFIGS / "smallpeople.yaml")
+    assert hires.init == "runs/smallpeople/best.pt" and hires.input_hw == [176, 320]
+    assert hires.input_hw in hires.canvases and len(hires.canvases) == len(hires.canvas_weights)
+    pixels = 176 * 320
+    assert all(0.8 * pixels <= h * w <= 1.15 * pixels for h, w in hires.canvases)   # one scale, many framings
+    assert [320, 176] in hires.canvases and [272, 208] in hires.canvases           # portrait 9:16 and 3:4
+    assert (hires.augment, hires.widths, hires.data, hires.best_metric) == (small.augment, small.widths,
+                                                                            small.data, small.best_metric)
+
+
 def test_an_unknown_best_metric_lists_the_valid_ones():
     with pytest.raises(ConfigError, match="val_person_iou, .*epoch"):
         config_from_dict({"best_metric": "loss"})
@@ -70,4 +81,4 @@ def test_best_metric_epoch_keeps_the_latest_epoch_as_best(small_pairs, tmp_path)
                             "best_metric": "epoch"})
     summary = train(cfg, tmp_path / "run")
     assert load_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == 2
-    assert summary["best_metric"] == "epoch" and summary["best"] == 2.0
+    assert summary["best_metric"] == "epoch" and summary["best"] == 3.0     # epochs count from 1, as in history.json

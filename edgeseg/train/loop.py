@@ -184,7 +184,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
                "seconds": time.perf_counter() - t0, **scores}
         history.append(row)
-        value = float(epoch) if cfg.best_metric == "epoch" else scores.get(cfg.best_metric, -float(epoch))
+        value = float(epoch + 1) if cfg.best_metric == "epoch" else scores.get(cfg.best_metric, -float(epoch))
         is_best = value > best
         best = max(best, value)
         state = {"model": scored_model.state_dict(), "model_config": model_cfg, "optimizer": opt.state_dict(),
