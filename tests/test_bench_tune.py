@@ -2,9 +2,11 @@ import os
 
 import pytest
 
+from edgeseg import Segmenter
 from edgeseg.bench import BenchCase, bench_case, device_slug, fingerprint, markdown_table, summarise, time_it
 from edgeseg.errors import ConfigError
 from edgeseg.meta import ModelMeta
+from edgeseg.models import DEFAULT_MODEL
 from edgeseg.trt import engine_cache_dir, trt_profile_shapes
 from edgeseg.tune import choose, load_profile, save_profile
 
@@ -35,7 +37,9 @@ def test_a_missing_provider_gives_a_row_with_a_status_instead_of_crashing():
 def test_a_cpu_row_has_model_and_pipeline_timings_with_stages():
     row = bench_case(BenchCase("fp32", "cpu", 1, (320, 180)), None, 0.05)
     assert row["status"] == "ok" and row["model_ms"]["median"] > 0
-    assert {"inference", "composite"} <= set(row["stages"]) and row["canvas"] == "256x144"
+    with Segmenter.from_path(DEFAULT_MODEL, provider="cpu") as seg:
+        h, w = seg.canvas_for((180, 320))                 # the bundled model's canvas for a 16:9 frame
+    assert {"inference", "composite"} <= set(row["stages"]) and row["canvas"] == f"{w}x{h}"
 
 
 def rows(*fps):
