@@ -150,7 +150,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
-        log.info("resuming from epoch %d (best val person IoU %.4f)", start_epoch, best)
+        log.info("resuming from epoch %d (best %s so far: %.4f)", start_epoch + 1, cfg.best_metric, best)
     ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
     if ema is not None and resume:
         if "train_model" not in state:
