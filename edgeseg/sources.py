@@ -18,7 +18,7 @@ from .errors import ConfigError, SourceError
 
 log = logging.getLogger("edgeseg")
 ASSETS = Path(__file__).parent / "assets"
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+from .files import IMAGE_EXTS  # noqa: F401  (re-exported: its home is edgeseg.files)
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

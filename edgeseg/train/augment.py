@@ -29,6 +29,8 @@ class AugmentConfig:
     p_jpeg: float = 0.3
     p_small_person: float = 0.0     # a whole person pasted small onto a background (street-scene scale)
     small_person_height: tuple[float, float] = (0.2, 0.6)   # the person's height / the canvas height
+    small_person_max: int = 1       # paste 1 to this many people into a street-scene sample
+    coarse_band: int = 5            # px (at the canvas) around coarse mask edges that carry no label
 
 
 def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
@@ -83,9 +85,21 @@ def _blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return (fg.astype(np.float32) * a + bg.astype(np.float32) * (1 - a)).astype(np.uint8)
 
 
+def edge_band(mask: np.ndarray, width: int) -> np.ndarray:
+    """True within about width/2 px of the mask's person/background edge."""
+    k = np.ones((width, width), np.uint8)
+    hard = (mask >= 0.5).astype(np.uint8)
+    return cv2.dilate(hard, k) != cv2.erode(hard, k)
+
+
 def spatial_sample(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rng: np.random.Generator,
-                   backgrounds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """A webcam-like view of a pair: framing, rotation, flip and maybe a new background."""
+                   backgrounds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A webcam-like view of a pair: framing, rotation, flip and maybe a new background.
+
+    Returns the image, the mask in [0, 1] and the label's validity (0 where the pixel has no label:
+    a bystander box, or the band around a coarse edge). A new background removes both: the
+    bystanders are gone and the composite's edge is the mask's edge.
+    """
     cx, cy, crop_h = _random_crop_box(pair, out_hw, cfg, rng)
     m = _affine(cx, cy, crop_h, out_hw, rng.uniform(-cfg.max_rotation, cfg.max_rotation), rng.random() < cfg.p_flip)
     size = (out_hw[1], out_hw[0])
@@ -93,10 +107,16 @@ def spatial_sample(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rng:
     img = cv2.warpAffine(pair.image, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
     mask = cv2.warpAffine(pair.mask, m, size, flags=cv2.INTER_NEAREST, borderMode=border)
     mask = mask.astype(np.float32) / 255.0
+    valid = np.ones(out_hw, np.float32)
     if backgrounds and rng.random() < cfg.p_replace_background:
         alpha = cv2.GaussianBlur(mask, (3, 3), 0)
         img = _blend(img, _random_background(backgrounds, out_hw, rng), alpha)
-    return img, mask
+        return img, mask, valid
+    if pair.ignore is not None:
+        valid -= cv2.warpAffine(pair.ignore, m, size, flags=cv2.INTER_NEAREST, borderMode=border)
+    if pair.coarse:
+        valid[edge_band(mask, cfg.coarse_band)] = 0.0
+    return img, mask, valid
 
 
 def cutout_sample(cutouts: list[np.ndarray], backgrounds: list[np.ndarray], out_hw: tuple[int, int],
@@ -152,11 +172,16 @@ def paste_person(pair: Pair, background: np.ndarray, height_frac: float, centre_
 
 def small_person_sample(pairs: list[Pair], backgrounds: list[np.ndarray], out_hw: tuple[int, int],
                         cfg: AugmentConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A street-scene-scale sample: a whole person, small, somewhere in a people-free scene."""
-    pair = pairs[rng.integers(len(pairs))]
-    return paste_person(pair, _random_background(backgrounds, out_hw, rng), rng.uniform(*cfg.small_person_height),
-                        rng.uniform(0.1, 0.9), rng.uniform(0.55, 1.0),
-                        rng.uniform(-cfg.max_rotation, cfg.max_rotation) / 2, rng.random() < cfg.p_flip)
+    """A street-scene-scale sample: 1 to small_person_max whole people, small, in a people-free scene."""
+    img = _random_background(backgrounds, out_hw, rng)
+    mask = np.zeros(out_hw, np.float32)
+    for _ in range(int(rng.integers(1, cfg.small_person_max + 1)) if cfg.small_person_max > 1 else 1):
+        pair = pairs[rng.integers(len(pairs))]
+        img, person = paste_person(pair, img, rng.uniform(*cfg.small_person_height),
+                                   rng.uniform(0.1, 0.9), rng.uniform(0.55, 1.0),
+                                   rng.uniform(-cfg.max_rotation, cfg.max_rotation) / 2, rng.random() < cfg.p_flip)
+        np.maximum(mask, person, out=mask)
+    return img, mask
 
 
 def photometric(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
@@ -193,22 +218,40 @@ def photometric(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -
 
 
 class Augmenter:
-    """Makes one training sample (BGR uint8 image, float32 mask in [0,1]) of a given canvas size."""
+    """Makes one training sample (BGR uint8 image, float32 mask in [0,1], float32 validity) of a canvas size.
+
+    source_weights: {folder name: weight} of how often a photo sample comes from each folder
+    (a folder then gives a uniformly drawn pair); None draws uniformly over all pairs.
+    """
 
     def __init__(self, pairs: list[Pair], backgrounds: list[np.ndarray], cutouts: list[np.ndarray],
-                 cfg: AugmentConfig | None = None):
+                 cfg: AugmentConfig | None = None, source_weights: dict[str, float] | None = None):
         self.pairs, self.backgrounds, self.cutouts = pairs, backgrounds, cutouts
         self.cfg = cfg or AugmentConfig()
-        self.whole_people = [p for p in pairs if is_whole_person(p)]
+        self.whole_people = [p for p in pairs if is_whole_person(p) and not p.coarse and p.ignore is None]
+        self.by_source: list[list[Pair]] = []
+        self.source_p = None
+        if source_weights:
+            names = [n for n in source_weights if any(p.source == n for p in pairs)]
+            self.by_source = [[p for p in pairs if p.source == n] for n in names]
+            w = np.asarray([source_weights[n] for n in names], np.float64)
+            self.source_p = w / w.sum()
 
-    def sample(self, out_hw: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _pair(self, rng: np.random.Generator) -> Pair:
+        if self.source_p is None:
+            return self.pairs[rng.integers(len(self.pairs))]
+        group = self.by_source[rng.choice(len(self.by_source), p=self.source_p)]
+        return group[rng.integers(len(group))]
+
+    def sample(self, out_hw: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # drawn only when enabled, so configs without it keep their random sequence (and results)
         if (self.cfg.p_small_person > 0 and self.whole_people and self.backgrounds
                 and rng.random() < self.cfg.p_small_person):
             img, mask = small_person_sample(self.whole_people, self.backgrounds, out_hw, self.cfg, rng)
+            valid = np.ones(out_hw, np.float32)
         elif self.cutouts and self.backgrounds and rng.random() < self.cfg.p_cutout:
             img, mask = cutout_sample(self.cutouts, self.backgrounds, out_hw, self.cfg, rng)
+            valid = np.ones(out_hw, np.float32)
         else:
-            pair = self.pairs[rng.integers(len(self.pairs))]
-            img, mask = spatial_sample(pair, out_hw, self.cfg, rng, self.backgrounds)
-        return photometric(img, self.cfg, rng), mask
+            img, mask, valid = spatial_sample(self._pair(rng), out_hw, self.cfg, rng, self.backgrounds)
+        return photometric(img, self.cfg, rng), mask, valid

@@ -9,13 +9,19 @@ from ..errors import ConfigError
 from .augment import AugmentConfig
 
 
-BEST_METRICS = ("val_person_iou", "val_miou", "val_boundary_f", "val_portrait_iou", "val_portrait_boundary_f", "epoch")
+BEST_METRICS = ("val_person_iou", "val_miou", "val_boundary_f", "val_portrait_iou", "val_portrait_boundary_f",
+                "val_mean", "epoch")
 
 
 @dataclass
 class TrainConfig:
     data: list[str] = field(default_factory=lambda: ["../shared/data/people/ccp"])
     soft_label_data: list[str] = field(default_factory=list)   # folders of `data` whose masks are soft labels
+    data_weights: list[float] = field(default_factory=list)    # how often each `data` folder is drawn; []: by size
+    coarse_edges: list[str] = field(default_factory=list)      # folders of `data` with coarse (polygon) mask edges
+    ignore_boxes: str | None = None   # JSON {pair name: [[x0, y0, x1, y1], ...]} of unlabelled bystanders
+    monitor: list[str] = field(default_factory=list)   # folders scored every epoch, never trained on
+    max_val_per_source: int = 0       # cap each folder's validation split (0 = all)
     backgrounds: str | None = None
     cutouts: str | None = None
     val_fraction: float = 0.1
@@ -46,6 +52,13 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def score_keys(self) -> list[str]:
+        """The validation keys an epoch reports: the first folder's, one pair per other folder and monitor set."""
+        keys = list(BEST_METRICS[:5])
+        keys += [f"val_{Path(d).name}_{m}" for d in self.data[1:] for m in ("iou", "boundary_f")]
+        keys += [f"dev_{Path(d).name}_{m}" for d in self.monitor for m in ("iou", "boundary_f")]
+        return keys + ["val_mean"]
+
 
 def _known(cls, values: dict, where: str) -> dict:
     names = {f.name for f in dataclasses.fields(cls)}
@@ -63,8 +76,16 @@ def config_from_dict(values: dict) -> TrainConfig:
     stray = [d for d in cfg.soft_label_data if d not in cfg.data]
     if stray:
         raise ConfigError(f"soft_label_data {stray} must also be listed in data ({cfg.data})")
-    if cfg.best_metric not in BEST_METRICS:
-        raise ConfigError(f"best_metric {cfg.best_metric!r} is not one of {', '.join(BEST_METRICS)}")
+    if cfg.best_metric not in cfg.score_keys() + ["epoch"]:
+        raise ConfigError(f"best_metric {cfg.best_metric!r} is not one of {', '.join(cfg.score_keys() + ['epoch'])}")
+    if cfg.data_weights and len(cfg.data_weights) != len(cfg.data):
+        raise ConfigError(f"data_weights has {len(cfg.data_weights)} values for {len(cfg.data)} data folders; "
+                          "give one weight per folder, or leave it out to draw by folder size")
+    if any(w < 0 for w in cfg.data_weights) or (cfg.data_weights and sum(cfg.data_weights) <= 0):
+        raise ConfigError(f"data_weights {cfg.data_weights} must be ≥ 0 with a positive sum")
+    stray = [d for d in cfg.coarse_edges if d not in cfg.data]
+    if stray:
+        raise ConfigError(f"coarse_edges {stray} must also be listed in data ({cfg.data})")
     if len(cfg.canvases) != len(cfg.canvas_weights):
         raise ConfigError("canvases and canvas_weights must have the same length")
     for h, w in cfg.canvases + [cfg.input_hw]:

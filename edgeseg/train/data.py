@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import DataError
-from ..sources import IMAGE_EXTS
+from ..files import IMAGE_EXTS
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,13 @@ class Pair:
     image: np.ndarray          # H×W×3 uint8 BGR
     mask: np.ndarray           # H×W uint8, 0 or 255 (0-255 for soft labels)
     bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 of the person (whole image if none)
+    ignore: np.ndarray | None = None   # H×W uint8, 1 where the label is unknown (a bystander); None: none
+    coarse: bool = False       # the mask's edges are coarse (polygons): training ignores a band around them
+
+    @property
+    def source(self) -> str:
+        """The folder the pair came from (the first part of its name)."""
+        return self.name.split("/", 1)[0]
 
 
 @dataclass
@@ -48,17 +55,31 @@ def person_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def load_pairs(dirs: list[str | Path], soft: list[str | Path] = ()) -> PairSet:
+def ignore_map(shape: tuple[int, int], boxes: list[list[int]], mask: np.ndarray) -> np.ndarray:
+    """1 inside the boxes, except on labelled-person pixels; 0 elsewhere."""
+    out = np.zeros(shape, np.uint8)
+    for x0, y0, x1, y1 in boxes:
+        out[y0:y1, x0:x1] = 1
+    out[mask > 127] = 0
+    return out
+
+
+def load_pairs(dirs: list[str | Path], soft: list[str | Path] = (), coarse: list[str | Path] = (),
+               ignore_boxes: dict[str, list[list[int]]] | None = None) -> PairSet:
     """Read every image/mask pair under each DIR/images and DIR/masks.
 
     Masks are binarised at 128, except in the folders listed in `soft`, whose masks are soft
-    labels (a teacher's probabilities) and are kept as they are.
+    labels (a teacher's probabilities) and are kept as they are. Pairs from the folders in
+    `coarse` are marked as having coarse (polygon) edges. `ignore_boxes` maps a pair's name
+    ("FOLDER/STEM") to boxes whose pixels have no label (bystanders that the mask calls background).
 
     Raises:
         DataError: a folder is missing, or no usable pair was found at all.
     """
     result = PairSet()
     soft_dirs = {Path(d).resolve() for d in soft}
+    coarse_dirs = {Path(d).resolve() for d in coarse}
+    ignore_boxes = ignore_boxes or {}
     for d in map(Path, dirs):
         img_dir, mask_dir = d / "images", d / "masks"
         if not img_dir.is_dir() or not mask_dir.is_dir():
@@ -85,7 +106,9 @@ def load_pairs(dirs: list[str | Path], soft: list[str | Path] = ()) -> PairSet:
                 continue
             if d.resolve() not in soft_dirs:
                 mask = np.where(mask > 127, 255, 0).astype(np.uint8)
-            result.pairs.append(Pair(f"{d.name}/{img_path.stem}", image, mask, person_bbox(mask)))
+            name = f"{d.name}/{img_path.stem}"
+            ignore = ignore_map(mask.shape, ignore_boxes[name], mask) if name in ignore_boxes else None
+            result.pairs.append(Pair(name, image, mask, person_bbox(mask), ignore, d.resolve() in coarse_dirs))
     if not result.pairs:
         raise DataError(f"no usable image/mask pairs in {', '.join(map(str, dirs))} "
                         f"(skipped: {dict(result.skipped) or 'none found'}); check the folder layout")

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from ..errors import ConfigError, DataError
+from ..meta import ModelMeta
 from ..metrics import mean_scores, score_mask
 from ..preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_tensor
 from .augment import Augmenter
@@ -44,11 +45,11 @@ class EpochBatches(IterableDataset):
             hw = tuple(cfg.canvases[rng.choice(len(cfg.canvases), p=weights / weights.sum())])
             imgs = np.empty((cfg.batch_size, 3) + hw, np.float32)
             masks = np.empty((cfg.batch_size, 1) + hw, np.float32)
+            valid = np.empty((cfg.batch_size, 1) + hw, np.float32)
             for i in range(cfg.batch_size):
-                img, mask = self.augmenter.sample(hw, rng)
+                img, masks[i, 0], valid[i, 0] = self.augmenter.sample(hw, rng)
                 imgs[i] = to_tensor(img, "RGB", "NCHW", (0.0,) * 3, (1.0,) * 3)[0]
-                masks[i, 0] = mask
-            yield torch.from_numpy(imgs), torch.from_numpy(masks)
+            yield torch.from_numpy(imgs), torch.from_numpy(masks), torch.from_numpy(valid)
 
 
 @torch.no_grad()
@@ -61,18 +62,32 @@ def predict_torch(model: torch.nn.Module, image_bgr: np.ndarray, base_hw: tuple[
     return cv2.resize(prob, (image_bgr.shape[1], image_bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def validate(model: torch.nn.Module, val: list[Pair], cfg: TrainConfig) -> dict[str, float]:
-    """Scores on the held-back split: whole photos and head-and-shoulders crops of them."""
-    model.eval()
+def _score_set(model: torch.nn.Module, pairs: list[Pair], cfg: TrainConfig) -> dict[str, float]:
     base, adaptive = tuple(cfg.input_hw), cfg.adaptive_canvas
-    full, portrait = [], []
-    for pair in val:
-        full.append(score_mask(predict_torch(model, pair.image, base, adaptive), pair.mask > 127))
-        img, mask = portrait_crop(pair)
-        portrait.append(score_mask(predict_torch(model, img, base, adaptive), mask > 127))
-    f, p = mean_scores(full), mean_scores(portrait)
-    return {"val_person_iou": f["person_iou"], "val_miou": f["miou"], "val_boundary_f": f["boundary_f"],
-            "val_portrait_iou": p["person_iou"], "val_portrait_boundary_f": p["boundary_f"]}
+    return mean_scores([score_mask(predict_torch(model, p.image, base, adaptive), p.mask > 127) for p in pairs])
+
+
+def validate(model: torch.nn.Module, val: list[Pair], cfg: TrainConfig,
+             others: dict[str, list[Pair]] | None = None) -> dict[str, float]:
+    """Scores on the held-back split of the first data folder (whole photos and head-and-shoulders
+    crops of them), then on each set in `others` ({key prefix: pairs}: the other folders' validation
+    splits and the monitor sets), and `val_mean`, the mean of every person IoU and boundary F."""
+    model.eval()
+    scores: dict[str, float] = {}
+    if val:
+        f = _score_set(model, val, cfg)
+        crops = [Pair(p.name, *portrait_crop(p), bbox=p.bbox) for p in val]
+        p = _score_set(model, crops, cfg)
+        scores = {"val_person_iou": f["person_iou"], "val_miou": f["miou"], "val_boundary_f": f["boundary_f"],
+                  "val_portrait_iou": p["person_iou"], "val_portrait_boundary_f": p["boundary_f"]}
+    for prefix, pairs in (others or {}).items():
+        if pairs:
+            s = _score_set(model, pairs, cfg)
+            scores.update({f"{prefix}_iou": s["person_iou"], f"{prefix}_boundary_f": s["boundary_f"]})
+    means = [v for k, v in scores.items() if k.endswith(("_iou", "_boundary_f")) and k != "val_miou"]
+    if means and others:
+        scores["val_mean"] = float(np.mean(means))
+    return scores
 
 
 def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
@@ -109,19 +124,24 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     t_load = time.perf_counter()
-    pairset = load_pairs(cfg.data, cfg.soft_label_data)
-    train_pairs, val_pairs = split_pairs(pairset.pairs, cfg.val_fraction)
-    scored = Path(cfg.data[0]).name + "/"      # validation scores the first (hand-labelled) folder only
-    val_pairs = [p for p in val_pairs if p.name.startswith(scored)]
+    boxes = json.loads(Path(cfg.ignore_boxes).read_text()) if cfg.ignore_boxes else None
+    pairset = load_pairs(cfg.data, cfg.soft_label_data, cfg.coarse_edges, boxes)
+    train_pairs, val_all = split_pairs(pairset.pairs, cfg.val_fraction)
+    val_pairs = [p for p in val_all if p.source == Path(cfg.data[0]).name]
     if cfg.max_val_images:
         val_pairs = val_pairs[: cfg.max_val_images]
+    cap = cfg.max_val_per_source or None
+    others = {f"val_{Path(d).name}": [p for p in val_all if p.source == Path(d).name][:cap] for d in cfg.data[1:]
+              if Path(d).resolve() not in {Path(s).resolve() for s in cfg.soft_label_data}}
+    others.update({f"dev_{Path(d).name}": load_pairs([d]).pairs for d in cfg.monitor})
     backgrounds = load_images(cfg.backgrounds)
     cutouts = load_images(cfg.cutouts, cv2.IMREAD_UNCHANGED)
     cutouts = [c for c in cutouts if c.ndim == 3 and c.shape[2] == 4]
     log.info("data: %d train pairs, %d validation, %d backgrounds, %d cut-outs, skipped %s (%.1f s)",
              len(train_pairs), len(val_pairs), len(backgrounds), len(cutouts), dict(pairset.skipped),
              time.perf_counter() - t_load)
-    augmenter = Augmenter(train_pairs, backgrounds, cutouts, cfg.augment)
+    weights = dict(zip((Path(d).name for d in cfg.data), cfg.data_weights)) if cfg.data_weights else None
+    augmenter = Augmenter(train_pairs, backgrounds, cutouts, cfg.augment, weights)
 
     model_cfg = {"arch": "EdgeUNet", "widths": list(cfg.widths), "blocks": list(cfg.blocks), "expand": cfg.expand}
     model = build_model(model_cfg)
@@ -169,8 +189,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
                             persistent_workers=False)
         losses = []
         bar = _progress(loader, steps, f"epoch {epoch + 1}/{cfg.epochs}")
-        for x, y in bar:
-            loss = bce_dice_loss(model.forward_logits(x), y, cfg.dice_weight, cfg.boundary_weight)
+        for x, y, valid in bar:
+            loss = bce_dice_loss(model.forward_logits(x), y, cfg.dice_weight, cfg.boundary_weight, valid)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -180,7 +200,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
             losses.append(loss.item())
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        scores = validate(scored_model, val_pairs, cfg) if val_pairs else {}
+        scores = validate(scored_model, val_pairs, cfg, others)
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
                "seconds": time.perf_counter() - t0, **scores}
         history.append(row)
@@ -190,7 +210,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict:
         state = {"model": scored_model.state_dict(), "model_config": model_cfg, "optimizer": opt.state_dict(),
                  "scheduler": sched.state_dict(), "epoch": epoch, "best": best, "history": history,
                  "train_config": cfg.to_dict(),
-                 "input": {"hw": list(cfg.input_hw), "adaptive": cfg.adaptive_canvas}}
+                 "input": {"hw": list(cfg.input_hw), "adaptive": cfg.adaptive_canvas},
+                 "meta": json.loads(ModelMeta(input_hw=tuple(cfg.input_hw), adaptive=cfg.adaptive_canvas).to_json())}
         if ema is not None:   # "model" holds the averaged weights (what export and `init:` use)
             state.update(train_model=model.state_dict(), ema_updates=ema.updates)
         save_checkpoint(state, out / "last.pt")

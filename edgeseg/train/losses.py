@@ -5,9 +5,12 @@ import torch
 import torch.nn.functional as F
 
 
-def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0,
+              valid: torch.Tensor | None = None) -> torch.Tensor:
     prob = torch.sigmoid(logits).flatten(1)
     target = target.flatten(1)
+    if valid is not None:
+        prob, target = prob * valid.flatten(1), target * valid.flatten(1)
     inter = (prob * target).sum(1)
     return (1 - (2 * inter + eps) / (prob.sum(1) + target.sum(1) + eps)).mean()
 
@@ -21,8 +24,15 @@ def boundary_band(target: torch.Tensor, width: int = 5) -> torch.Tensor:
 
 
 def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1.0,
-                  boundary_weight: float = 0.0) -> torch.Tensor:
-    """BCE (optionally weighted 1 + boundary_weight near edges) + dice_weight · soft Dice."""
+                  boundary_weight: float = 0.0, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """BCE (optionally weighted 1 + boundary_weight near edges) + dice_weight · soft Dice.
+
+    valid: 1 where a pixel has a label, 0 where it has none (it then adds nothing to either term).
+    The BCE is the weighted sum over all pixels divided by their count, so with every pixel valid
+    it is the plain (weighted) mean.
+    """
     weight = 1.0 + boundary_weight * boundary_band(target) if boundary_weight else None
+    if valid is not None:
+        weight = valid if weight is None else weight * valid
     bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
-    return bce + dice_weight * dice_loss(logits, target)
+    return bce + dice_weight * dice_loss(logits, target, valid=valid)

@@ -1,0 +1,26 @@
+"""File-kind helpers shared by the runtime, training, export and benchmarks (no heavy imports)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import DataError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def is_image(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTS
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """The image files of a folder (or of its images/ subfolder, when it has one), sorted by name.
+
+    Raises:
+        DataError: the folder does not exist.
+    """
+    d = Path(folder)
+    if (d / "images").is_dir():
+        d = d / "images"
+    if not d.is_dir():
+        raise DataError(f"folder {folder} does not exist; pass a folder of images (or one with images/ inside)")
+    return sorted(p for p in d.iterdir() if is_image(p))

@@ -1,0 +1,162 @@
+"""Recover a trainable checkpoint from an exported ONNX model (BatchNorm folded into the convolutions).
+
+Export folds every BatchNorm into the convolution before it. The folded weights reproduce the model
+exactly in eval mode, but training needs BatchNorm back: with BatchNorm as an identity, the first
+training-mode steps normalise by batch statistics that no longer match and destroy the model.
+
+So each BatchNorm is *calibrated* on real images: its running mean and variance are the statistics
+of its convolution's (bias-free) output, its weight is sqrt(var + eps) and its bias is the folded bias
+plus the mean. In eval mode that is the folded function exactly; in training mode the batch
+statistics of real images are close to the running ones, so training starts from the same model.
+
+    python -m edgeseg.train.recover edgeseg/models/default.onnx --images ../shared/data/people/ccp \
+        --out edgeseg/models/default.pt
+
+Needs the export extra (onnx) and the train extra (torch).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import EdgeSegError, ModelError
+from ..meta import META_KEY, ModelMeta
+from .checkpoint import save_checkpoint
+from .model import EdgeUNet, build_model
+
+log = logging.getLogger(__name__)
+
+
+def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], ModelMeta]:
+    """(weight, bias) of every Conv node in graph order, and the model's ModelMeta."""
+    import onnx
+    from onnx import numpy_helper
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # onnx raises DecodeError, OSError...
+        raise ModelError(f"{path} cannot be read as ONNX ({exc}); pass an exported edgeseg .onnx file") from None
+    props = {p.key: p.value for p in model.metadata_props}
+    if META_KEY not in props:
+        raise ModelError(f"{path} has no edgeseg metadata; only models written by edgeseg's export can be recovered")
+    meta = ModelMeta.from_json(props[META_KEY])
+    if meta.precision != "fp32":
+        raise ModelError(f"{path} is the {meta.precision} variant; recover from the fp32 file (default.onnx)")
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    convs = []
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            w = inits[node.input[1]]
+            b = inits[node.input[2]] if len(node.input) > 2 else np.zeros(w.shape[0], np.float32)
+            convs.append((w, b))
+    return convs, meta
+
+
+def _conv_bn_pairs(model: EdgeUNet) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
+    """Every Conv2d in forward order with the BatchNorm that follows it (None for fc and head)."""
+    pairs = []
+    for module in model.modules():
+        if isinstance(module, nn.Sequential) and len(module) >= 2 and isinstance(module[0], nn.Conv2d) \
+                and isinstance(module[1], nn.BatchNorm2d):
+            pairs.append((module[0], module[1]))
+        elif isinstance(module, nn.Conv2d) and module.bias is not None:
+            pairs.append((module, None))
+    return pairs
+
+
+@torch.no_grad()
+def recover_model(onnx_path: str | Path, images: list[np.ndarray]) -> tuple[EdgeUNet, ModelMeta]:
+    """An EdgeUNet with the ONNX model's function and calibrated BatchNorm statistics.
+
+    images: real BGR uint8 photos (a few dozen are enough) for the BatchNorm statistics.
+
+    Raises:
+        ModelError: not an edgeseg fp32 ONNX file, or its convolutions do not fit its recorded architecture.
+    """
+    from ..preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_tensor
+    convs, meta = _onnx_convs(Path(onnx_path))
+    arch = meta.extra.get("arch")
+    if not arch:
+        raise ModelError(f"{onnx_path} metadata has no 'arch'; it cannot be rebuilt as a torch model")
+    model = build_model(arch)
+    pairs = _conv_bn_pairs(model)
+    if len(pairs) != len(convs):
+        raise ModelError(f"{onnx_path} has {len(convs)} convolutions, the architecture {arch} has {len(pairs)}")
+    for (conv, bn), (w, b) in zip(pairs, convs):
+        if tuple(conv.weight.shape) != w.shape:
+            raise ModelError(f"{onnx_path}: a convolution is {w.shape}, the architecture expects {tuple(conv.weight.shape)}")
+        conv.weight.copy_(torch.from_numpy(w.copy()))
+        if bn is None:
+            conv.bias.copy_(torch.from_numpy(b.copy()))
+        else:   # identity BatchNorm plus the folded bias: the eval-mode function is the ONNX one
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(torch.from_numpy(b.copy()))
+    model.eval()
+    sums: dict[nn.Conv2d, list] = {}
+
+    def hook(conv, _inp, out):
+        s = sums.setdefault(conv, [0.0, 0.0, 0])
+        y = out.double()
+        s[0] = s[0] + y.sum(dim=(0, 2, 3))
+        s[1] = s[1] + (y * y).sum(dim=(0, 2, 3))
+        s[2] += y.shape[0] * y.shape[2] * y.shape[3]
+
+    handles = [conv.register_forward_hook(hook) for conv, bn in pairs if bn is not None]
+    for img in images:
+        lb = letterbox_geometry(img.shape[:2], choose_canvas(img.shape[:2], meta.input_hw, meta.adaptive))
+        model(torch.from_numpy(to_tensor(letterbox_image(img, lb), meta.colour, meta.layout, meta.mean, meta.std)))
+    for h in handles:
+        h.remove()
+    for conv, bn in pairs:
+        if bn is None:
+            continue
+        total, sq, n = sums[conv]
+        mean = total / n
+        var = (sq / n - mean * mean).clamp_min(0)
+        bn.running_mean.copy_(mean.float())
+        bn.running_var.copy_(var.float())
+        bn.weight.copy_(torch.sqrt(var + bn.eps).float())
+        bn.bias.add_(mean.float())
+    return model, meta
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    p = argparse.ArgumentParser(prog="python -m edgeseg.train.recover", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="an fp32 .onnx written by edgeseg's export")
+    p.add_argument("--images", required=True, help="a folder of real photos (images/ inside is used if present)")
+    p.add_argument("--count", type=int, default=64, help="photos used for the BatchNorm statistics (64)")
+    p.add_argument("--out", required=True, help="the checkpoint to write (.pt)")
+    args = p.parse_args(argv)
+    try:
+        from ..files import list_images
+        import cv2
+        files = list_images(args.images)
+        files = files[:: max(1, len(files) // args.count)][: args.count]
+        images = [cv2.imread(str(f)) for f in files]
+        images = [i for i in images if i is not None]
+        if not images:
+            raise ModelError(f"--images {args.images} holds no readable photos")
+        model, meta = recover_model(args.model, images)
+        state = {"model": model.state_dict(), "model_config": model.config(), "epoch": 0, "best": -1.0,
+                 "history": [], "meta": json.loads(meta.to_json()), "recovered_from": str(args.model)}
+        save_checkpoint(state, args.out)
+    except EdgeSegError as exc:
+        log.error("error: %s", exc)
+        return 2
+    log.info("wrote %s (%d BatchNorms calibrated on %d photos)", args.out,
+             sum(bn is not None for _, bn in _conv_bn_pairs(model)), len(images))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
