@@ -50,6 +50,8 @@ def add_effect_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--feather-direction", default="centred", choices=("centred", "outward", "inward"))
     g.add_argument("--no-temporal", action="store_true", help="turn temporal smoothing off")
     g.add_argument("--mask-every", type=int, default=1, help="run the model every N frames")
+    g.add_argument("--subject", default="all", choices=("all", "largest", "primary"),
+                   help="keep every person (all), the largest region in each frame, or the main person, tracked")
     g.add_argument("--stats-json", help="write frames, ms/frame median/p90 and per-stage p50/p90 here")
 
 
@@ -88,7 +90,8 @@ def build_pipeline(args):
     opts = PipelineOptions(segmenter=segmenter_options(args), effect=args.effect, blur_strength=args.blur,
                            background=args.background, feather_px=args.feather,
                            feather_direction=args.feather_direction, temporal=not args.no_temporal,
-                           mask_every=args.mask_every)
+                           mask_every=args.mask_every, subject=args.subject,
+                           budget_ms=getattr(args, "budget_ms", None))
     return Pipeline(opts)
 
 
@@ -249,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fps", type=float, help="capture frame rate to ask the camera for")
     sp.add_argument("--mirror", action="store_true")
     sp.add_argument("--retries", type=int, default=4, help="reopen a vanished camera/stream this often (backoff 0.5, 1, 2... s)")
+    sp.add_argument("--budget-ms", type=float, help="hold the p90 frame time under MS by giving up canvas size, "
+                                                    "refinement, then mask-every-N (README: latency governor)")
     add_model_args(sp)
     add_effect_args(sp)
     sp.set_defaults(func=cmd_live)

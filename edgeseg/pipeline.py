@@ -1,6 +1,7 @@
 """Pipeline: frame -> mask -> effect, with stage timings. What `edgeseg live` and apps call."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,9 +12,11 @@ import numpy as np
 
 from .compose import Compositor, cover_resize
 from .errors import ConfigError, EdgeSegError, choices_error
+from .governor import Governor, Settings, ladder
 from .postprocess import FEATHER_DIRECTIONS, TemporalSmoother, feather
 from .preprocess import as_bgr_uint8
 from .segmenter import Segmenter, SegmenterOptions, WorkMask
+from .subject import SUBJECT_MODES, SubjectSelector
 from .timing import StageTimes
 
 EFFECTS = ("blur", "replace", "mask", "none")
@@ -34,6 +37,8 @@ class PipelineOptions:
     scene_cut: float = 0.25
     mask_every: int = 1                    # run the model every N frames, reuse the mask between
     blur_size: int = 320                   # the blur runs at this long side (px), whatever the frame size
+    subject: str = "all"                   # all | largest | primary: keep every person, or one (edgeseg.subject)
+    budget_ms: float | None = None         # hold the p90 frame time under this (edgeseg.governor); None: off
 
     def validate(self) -> None:
         if self.effect not in EFFECTS:
@@ -48,6 +53,10 @@ class PipelineOptions:
             raise ConfigError("blur_strength and feather_px must be ≥ 0")
         if self.effect == "replace" and self.background is None:
             raise ConfigError("effect 'replace' needs a background: --background IMAGE_OR_VIDEO")
+        if self.subject not in SUBJECT_MODES:
+            raise choices_error("subject", self.subject, tuple(SUBJECT_MODES))
+        if self.budget_ms is not None and not self.budget_ms > 0:
+            raise ConfigError(f"budget_ms must be a positive number of milliseconds, got {self.budget_ms}")
 
 
 class Background:
@@ -108,6 +117,8 @@ class Pipeline:
         self._work: WorkMask | None = None
         self._alpha: np.ndarray | None = None
         self._out: np.ndarray | None = None
+        self.subject = SubjectSelector(opts.subject)
+        self.governor = self._make_governor() if opts.budget_ms else None
 
     def __enter__(self) -> "Pipeline":
         return self
@@ -134,6 +145,7 @@ class Pipeline:
     def reset(self) -> None:
         """Forget temporal state (call between unrelated videos)."""
         self.smoother.reset()
+        self.subject.reset()
         self._work, self._index = None, 0
 
     def process(self, frame: np.ndarray) -> np.ndarray:
@@ -163,7 +175,7 @@ class Pipeline:
         stage: dict[str, float] = {}
         fresh = self._work is None or self._index % opts.mask_every == 0 or self._work.frame_hw != (h, w)
         if fresh:
-            self._work = self.segmenter.segment_work(frame, stage, self.smoother if opts.temporal else None)
+            self._work = self.segmenter.segment_work(frame, stage, self._model_hook())
         self._index += 1
         t = time.perf_counter()
         mask = self._work.mask
@@ -187,7 +199,42 @@ class Pipeline:
         for k, v in stage.items():
             times.add(k, v)
         times.add_frame((time.perf_counter() - t_start) * 1e3)
+        if self.governor is not None and self.governor.observe(times.frames[-1]):
+            self._apply(self.governor.settings)
         return self._out
+
+    def stats(self) -> dict:
+        """timings.summary(), plus the governor's steps (`governor`) and the subject lock (`subject`) when on."""
+        out = self.timings.summary()
+        if self.governor is not None:
+            out["governor"] = self.governor.report()
+        if self.subject.active:
+            out["subject"] = self.subject.report()
+        return out
+
+    def _model_hook(self):
+        """What runs on the model's probability map (model resolution): temporal smoothing, then
+        the subject lock; None when neither is on."""
+        smooth = self.smoother if self.options.temporal else None
+        if not self.subject.active:
+            return smooth
+        return self.subject if smooth is None else (lambda prob: self.subject(smooth(prob)))
+
+    def _make_governor(self) -> Governor:
+        seg = self.segmenter
+        canvas = None if seg.session.static_hw is not None else tuple(seg.meta.input_hw)
+        start = Settings(canvas, seg.options.refine, self.options.mask_every)
+        return Governor(self.options.budget_ms, ladder(start, seg.meta.multiple))
+
+    def _apply(self, s: Settings) -> None:
+        """Put a governor level into effect: the segmenter gets a copy of its options (the caller's
+        are not changed) and, for a canvas, a copy of its meta; the pipeline's mask_every changes."""
+        seg = self.segmenter
+        if seg.options.refine != s.refine:
+            seg.options = dataclasses.replace(seg.options, refine=s.refine)
+        if s.canvas is not None and tuple(seg.meta.input_hw) != s.canvas:
+            seg.meta = dataclasses.replace(seg.meta, input_hw=s.canvas)
+        self.options.mask_every = s.mask_every
 
 
 def _reuse(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:

@@ -73,7 +73,7 @@ def read_and_process(source: Source, pipeline: Pipeline) -> np.ndarray | None:
 
 def write_stats(path: str | Path | None, pipeline: Pipeline) -> None:
     if path:
-        Path(path).write_text(json.dumps(pipeline.timings.summary(), indent=1))
+        Path(path).write_text(json.dumps(pipeline.stats(), indent=1))
 
 
 def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress: bool = True,
