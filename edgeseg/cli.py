@@ -41,9 +41,17 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
 
 
+def add_video_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("video output")
+    g.add_argument("--codec", choices=("h264", "hevc", "vp9", "mpeg4", "ffv1"),
+                   help="video codec (default: h264 for .mp4/.mov/.mkv, vp9 for .webm and for a cutout)")
+    g.add_argument("--crf", type=int, help="quality, lower is better (default: h264 23, hevc 28, vp9 32)")
+
+
 def add_effect_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("effect")
-    g.add_argument("--effect", default="blur", choices=("blur", "replace", "mask", "none"))
+    g.add_argument("--effect", default="blur", choices=("blur", "replace", "mask", "none", "cutout"),
+                   help="cutout: the person on a transparent background (RGBA PNG/WebP, VP9+alpha .webm)")
     g.add_argument("--blur", type=float, default=12.0, help="blur strength (sigma in 720p pixels)")
     g.add_argument("--background", help="image or video for --effect replace")
     g.add_argument("--feather", type=float, default=4.0, help="edge softness in 720p pixels")
@@ -96,15 +104,33 @@ def build_pipeline(args):
 
 
 def cmd_process(args) -> int:
+    import glob
+    from .errors import SourceError
+    from .files import is_image
     from .sources import open_source
-    from .video import run_process
-    source = open_source(args.input, mirror=False)
+    from .video import is_folder_output, run_process
+    out = Path(args.output).expanduser()
+    first = Path(args.input[0]).expanduser()
+    single = len(args.input) == 1 and first.is_file() and not (is_image(first) and is_folder_output(out))
+    if len(args.input) == 1 and not first.exists() and not glob.has_magic(args.input[0]):
+        raise SourceError(f"input {args.input[0]} not found; pass an image or video file, a folder of them, "
+                          "or a glob such as 'photos/*.jpg'")
+    if not single and not is_folder_output(out):
+        raise ConfigError(f"several inputs (or a folder or glob) need -o to be a folder, e.g. -o {out.stem or 'out'}/")
     pipeline = build_pipeline(args)
-    res = run_process(pipeline, source, args.output, progress=not args.quiet, stats_json=args.stats_json)
+    if not single:
+        from .batch import run_batch
+        res = run_batch(pipeline, args.input, out, args.codec, args.crf, progress=not args.quiet,
+                        stats_json=args.stats_json)
+        print(res.summary())
+        return res.exit_code
+    res = run_process(pipeline, open_source(str(first), mirror=False), out, progress=not args.quiet,
+                      stats_json=args.stats_json, codec=args.codec, crf=args.crf)
     s = res.summary
-    print(f"{res.frames} frames -> {args.output} ({res.stopped_by}); pipeline {s['ms_per_frame_median']:.2f} ms/frame "
-          f"median, {s['ms_per_frame_p90']:.2f} ms p90; on {pipeline.segmenter.provider}")
-    return 0 if res.stopped_by == "end" else 1
+    print(f"{res.frames} frames -> {res.output}{f' ({res.note})' if res.note else ''}; pipeline "
+          f"{s['ms_per_frame_median']:.2f} ms/frame median, {s['ms_per_frame_p90']:.2f} ms p90; "
+          f"on {pipeline.segmenter.provider}")
+    return res.exit_code
 
 
 def cmd_live(args) -> int:
@@ -119,28 +145,37 @@ def cmd_live(args) -> int:
             raise SourceError(f"{exc}. No camera here? Try --source demo, --source FILE.mp4 or --source URL") from None
         raise
     pipeline = build_pipeline(args)
-    res = run_live(pipeline, source, args.headless, args.max_frames, args.output, args.virtual_cam, args.stats_json)
+    res = run_live(pipeline, source, args.headless, args.max_frames, args.output, args.virtual_cam, args.stats_json,
+                   codec=args.codec, crf=args.crf)
     print(f"stopped ({res.stopped_by}) after {res.frames} frames, {res.fps:.1f} fps on {pipeline.segmenter.provider}")
     print(pipeline.timings.format())
-    return 1 if res.stopped_by == "source-lost" else 0
+    if res.output:
+        print(f"wrote {res.output} ({res.frames} frames): open it to see the result", flush=True)
+    return res.exit_code
 
 
 def cmd_eval(args) -> int:
     import csv
     from .evaluate import evaluate, image_mask_pairs
     from .segmenter import Segmenter
+    import io
+    from .outputs import check_writable, write_text_atomic
+    for out in (args.json, args.per_image):         # checked before the work, written all-or-nothing
+        if out:
+            check_writable(Path(out).expanduser())
     pairs = image_mask_pairs(args.images, args.masks)
     with Segmenter(segmenter_options(args)) as seg:
         rows, summary = evaluate(seg, pairs, args.limit)
     text = json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
     print(text)
     if args.json:
-        Path(args.json).write_text(text + "\n")
+        write_text_atomic(Path(args.json).expanduser(), text + "\n")
     if args.per_image:
-        with open(args.per_image, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["image", "person_iou", "background_iou", "miou", "boundary_f"])
-            w.writeheader()
-            w.writerows(rows)
+        f = io.StringIO(newline="")
+        w = csv.DictWriter(f, fieldnames=["image", "person_iou", "background_iou", "miou", "boundary_f"])
+        w.writeheader()
+        w.writerows(rows)
+        write_text_atomic(Path(args.per_image).expanduser(), f.getvalue())
     return 0
 
 
@@ -234,10 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
 
-    sp = sub.add_parser("process", help="an image or video file -> blurred/replaced/mask output")
-    sp.add_argument("input")
-    sp.add_argument("-o", "--output", required=True, help="image, .mp4, or a folder (with --effect mask)")
+    sp = sub.add_parser("process", help="image or video files, folders or globs -> blurred/replaced/mask/cutout output")
+    sp.add_argument("input", nargs="+", help="image or video files, folders of them, or globs ('photos/*.jpg')")
+    sp.add_argument("-o", "--output", required=True,
+                    help="one input: an image, a video (.mp4 H.264; .webm for a cutout), or a folder (one PNG per "
+                         "frame); several inputs, a folder or a glob: a folder (OUTDIR/)")
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_video_args(sp)
     add_model_args(sp)
     add_effect_args(sp)
     sp.set_defaults(func=cmd_process)
@@ -246,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--source", default="0", help="camera index, video file, URL, image, or 'demo'")
     sp.add_argument("--headless", action="store_true", help="no window; print FPS")
     sp.add_argument("--max-frames", type=int, default=0)
-    sp.add_argument("--output", help="also write the result to this .mp4")
+    sp.add_argument("--output", help="also write the result to this video file (.mp4 H.264; .webm for a cutout)")
+    add_video_args(sp)
     sp.add_argument("--virtual-cam", action="store_true", help="send to a virtual camera (virtualcam extra)")
     sp.add_argument("--size", help="capture size WxH")
     sp.add_argument("--fps", type=float, help="capture frame rate to ask the camera for")

@@ -95,3 +95,17 @@ class Compositor:
         cv2.bitwise_not(a3, dst=a3)
         cv2.multiply(bg, a3, dst=bg, scale=1 / 255.0)
         return cv2.add(out, bg, dst=out)
+
+
+def cutout(frame: np.ndarray, alpha_u8: np.ndarray, out: np.ndarray | None = None,
+           floor: int = 16, ceil: int = 240) -> np.ndarray:
+    """BGRA: the frame with the person's soft alpha, the background fully transparent.
+
+    Alpha at or below `floor` becomes 0 and at or above `ceil` 255, linear between, so the
+    model's faint response on the background leaves no haze while edges stay soft.
+    """
+    h, w = frame.shape[:2]
+    out = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=out if out is not None and out.shape == (h, w, 4) else None)
+    a = cv2.convertScaleAbs(cv2.subtract(alpha_u8, floor), alpha=255.0 / (ceil - floor))   # saturating
+    cv2.mixChannels([a], [out], [0, 3])
+    return out

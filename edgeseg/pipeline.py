@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .compose import Compositor, cover_resize
+from .compose import Compositor, cover_resize, cutout
 from .errors import ConfigError, EdgeSegError, choices_error
 from .governor import Governor, Settings, ladder
 from .postprocess import FEATHER_DIRECTIONS, TemporalSmoother, feather
@@ -19,14 +19,15 @@ from .segmenter import Segmenter, SegmenterOptions, WorkMask
 from .subject import SUBJECT_MODES, SubjectSelector
 from .timing import StageTimes
 
-EFFECTS = ("blur", "replace", "mask", "none")
+EFFECTS = ("blur", "replace", "mask", "none", "cutout")
+ALPHA_EFFECTS = ("cutout",)               # effects whose output is BGRA (the person's alpha kept)
 
 
 @dataclass
 class PipelineOptions:
     """Everything between the mask and the output frame. Defaults are tuned for webcams."""
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
-    effect: str = "blur"                   # blur | replace | mask | none
+    effect: str = "blur"                   # blur | replace | mask | none | cutout (BGRA)
     blur_strength: float = 12.0            # Gaussian sigma, in pixels of a 720p frame
     background: str | Path | np.ndarray | None = None   # image or video for 'replace'
     feather_px: float = 4.0                # soft edge width, in pixels of a 720p frame
@@ -149,7 +150,7 @@ class Pipeline:
         self._work, self._index = None, 0
 
     def process(self, frame: np.ndarray) -> np.ndarray:
-        """Segment and composite one frame. Returns uint8 BGR of the frame's size.
+        """Segment and composite one frame. Returns uint8 BGR of the frame's size (BGRA for cutout).
 
         Raises:
             FrameError: unusable frame. EdgeSegError: used from two threads at once.
@@ -185,10 +186,13 @@ class Pipeline:
         self._alpha = cv2.resize(mask_u8, (w, h), dst=_reuse(self._alpha, (h, w)), interpolation=cv2.INTER_LINEAR)
         stage["postprocess"] = stage.get("postprocess", 0.0) + (time.perf_counter() - t) * 1e3
         t = time.perf_counter()
-        self._out = _reuse(self._out, frame.shape)
-        if opts.effect == "mask":
+        if opts.effect == "cutout":
+            self._out = cutout(frame, self._alpha, self._out)
+        elif opts.effect == "mask":
+            self._out = _reuse(self._out, frame.shape)
             cv2.cvtColor(self._alpha, cv2.COLOR_GRAY2BGR, dst=self._out)
         else:
+            self._out = _reuse(self._out, frame.shape)
             if opts.effect == "blur":
                 bg = self.compositor.blur_behind(frame, mask, opts.blur_strength, opts.blur_size,
                                                  self._work.frame_small)

@@ -114,31 +114,110 @@ class ImageSource(Source):
         return self._finish(self.image.copy())
 
 
+ROTATIONS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, -90: cv2.ROTATE_90_CLOCKWISE, 270: cv2.ROTATE_90_CLOCKWISE,
+             -270: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, -180: cv2.ROTATE_180}
+
+
+def upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply a display-matrix rotation (degrees counter-clockwise, as PyAV gives it) to a frame."""
+    code = ROTATIONS.get(int(round(rotation / 90.0)) * 90)
+    return image if code is None else cv2.rotate(image, code)
+
+
 class FileSource(Source):
-    """A video file, every frame in order."""
+    """A video file through PyAV, every frame in order, upright (its rotation applied).
+
+    `pts` and `time_base` give each frame's timestamp, so an output keeps the input's timing;
+    `audio_stream` is its first audio stream (or None) and, once `keep_audio` is set, its packets
+    wait in `take_audio()`. A file that ends early (truncated, or undecodable from some point) sets
+    `truncated`; `frames_read` and `frame_count` (from the header) say how many frames came of how many.
+    """
 
     def __init__(self, path: Path, size=None, mirror=False):
+        import av
         super().__init__(size, mirror)
         self.name = str(path)
-        self.cap = cv2.VideoCapture(str(path))
-        if not self.cap.isOpened():
-            raise SourceError(f"cannot open video {path}: the file is corrupt or its codec is unsupported")
-        self.fps = self.cap.get(cv2.CAP_PROP_FPS) or 30.0
-        self.frame_count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        try:
+            self.container = av.open(str(path))
+        except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot open video {path}: the file is corrupt or its codec is unsupported "
+                              f"({getattr(exc, 'strerror', None) or exc})") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise SourceError(f"cannot open video {path}: it has no video stream")
+        vs = self.stream = self.container.streams.video[0]
+        vs.thread_type = "AUTO"
+        audio = self.container.streams.audio
+        self.audio_stream = audio[0] if audio else None
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        self.fps = float(rate) if rate else 30.0
+        self.time_base = vs.time_base
+        self.frame_count = vs.frames or (int(round(float(vs.duration * vs.time_base) * self.fps))
+                                         if vs.duration and vs.time_base else 0)
+        self.exact_count = bool(vs.frames)
+        self.keep_audio = False
+        self.frames_read = self.decode_errors = 0
+        self.pts: int | None = None
+        self.truncated, self.error = False, None
+        self._audio: list = []
+        self._ready: list = []
+        self._packets = self.container.demux(*(s for s in (vs, self.audio_stream) if s is not None))
+        self._eof = False
+
+    def take_audio(self) -> list:
+        """The audio packets demuxed since the last call (in file order)."""
+        out, self._audio = self._audio, []
+        return out
+
+    def _fill(self) -> None:
+        import av
+        while not self._ready and not self._eof:
+            try:
+                pkt = next(self._packets)
+            except StopIteration:
+                self._eof = True
+                break
+            except av.error.FFmpegError as exc:       # a broken file: the end, reported as truncated
+                self._eof, self.error = True, str(exc)
+                break
+            if pkt.stream.type == "audio":
+                if self.keep_audio:
+                    self._audio.append(pkt)
+                continue
+            try:
+                self._ready.extend(pkt.decode())
+            except av.error.FFmpegError:
+                self.decode_errors += 1
+        if self._eof and not self._ready:
+            self._check_complete()
+
+    def _check_complete(self) -> None:
+        missing = self.frame_count - self.frames_read
+        slack = 0 if self.exact_count else max(2, self.frame_count // 50)
+        if self.frame_count and missing > slack:
+            self.truncated = True
 
     def read(self) -> np.ndarray | None:
-        ok, frame = self.cap.read()
-        return self._finish(frame) if ok else None
+        self._fill()
+        if not self._ready:
+            return None
+        f = self._ready.pop(0)
+        self.pts = f.pts
+        img = upright(f.to_ndarray(format="bgr24"), f.rotation)
+        self.frames_read += 1
+        return self._finish(img)
 
     def close(self) -> None:
-        self.cap.release()
+        self.container.close()
 
 
 class LiveSource(Source):
     """A camera or stream, read on its own thread; the newest frame wins.
 
     If it stops giving frames it is reopened after 0.5, 1, 2, ... s (`retries` times), then
-    read() raises SourceError.
+    read() raises SourceError. A stream that stalls with its socket open counts as stopped: a
+    URL is opened with FFmpeg open and read timeouts of `read_timeout` s, so a read that waits
+    longer fails and is retried like a stream that closed.
     """
     live = True
 
@@ -161,7 +240,12 @@ class LiveSource(Source):
         self._thread.start()
 
     def _open(self) -> cv2.VideoCapture:
-        cap = cv2.VideoCapture(self.target)
+        if isinstance(self.target, str):
+            ms = int(self.read_timeout * 1000)
+            cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG,
+                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        else:
+            cap = cv2.VideoCapture(self.target)
         if not cap.isOpened():
             cap.release()
             hint = ("no camera found at that index; pass --source FILE|URL|demo, or another index"
@@ -210,16 +294,23 @@ class LiveSource(Source):
         Raises:
             SourceError: the source vanished and did not come back.
         """
-        deadline = time.monotonic() + self.read_timeout * (self.retries + 2) * 2
+        give_up = self.give_up_seconds()
+        deadline = time.monotonic() + give_up
         with self._cond:
             while self._seq == self._taken and self._error is None:
                 if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
-                    raise SourceError(f"{self.name} gave no frame for {self.read_timeout * (self.retries + 2) * 2:.0f} s")
+                    raise SourceError(f"{self.name} gave no frame for {give_up:.0f} s; check the cable or the "
+                                      "stream, then start again")
             if self._seq == self._taken and self._error is not None:
                 raise SourceError(self._error + "; check the cable or the stream, then start again")
             self._taken = self._seq
             frame = self._frame
         return self._finish(frame)
+
+    def give_up_seconds(self) -> float:
+        """How long read() waits for a frame: every retry's backoff, open and read timeouts, plus slack."""
+        waits = sum(self.backoff * 2 ** k for k in range(self.retries))
+        return 2 * self.read_timeout * (self.retries + 1) + waits + 5.0
 
     def close(self) -> None:
         self._stop = True

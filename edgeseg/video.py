@@ -1,64 +1,52 @@
 """The frame loops behind `edgeseg live` and `edgeseg process`.
 
-Both release the source and finalize every output on any exit: the end of the input, a source
-that vanished, Ctrl-C, or an error.
+Both release the source and settle every output on any exit. `process` writes all-or-nothing:
+a finished run replaces the output at once; on an error the output keeps what it held; on
+Ctrl-C or SIGTERM the frames done are kept under NAME.partial.EXT and an OutputError says so.
+`live` finalizes its recording on every normal stop (q, Ctrl-C, SIGTERM, --max-frames, the end
+or loss of the source), since stopping is how a live recording ends.
 """
 from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
-from .errors import ConfigError, OutputError, SourceError
-from .pipeline import EFFECTS, Pipeline
-from .sinks import MaskFolderSink, VideoFileSink, VirtualCamSink, WindowSink, check_writable, has_display
-from .sources import IMAGE_EXTS, Source
+from .errors import ConfigError, EdgeSegError, OutputError, SourceError
+from .outputs import AtomicFolder, Interrupted, check_not_input, check_writable, interruption, sigterm_as_interrupt, write_text_atomic
+from .pipeline import ALPHA_EFFECTS, EFFECTS, Pipeline
+from .sinks import FrameFolderSink, VideoFileSink, VirtualCamSink, WindowSink, check_crf, has_display, \
+    video_codec, write_image
+from .sources import IMAGE_EXTS, ImageSource, Source
 
 log = logging.getLogger("edgeseg")
+
+# how each way of stopping ends the command (README "Exit codes")
+EXIT_CODES = {"end": 0, "max-frames": 0, "quit": 0, "interrupt": 0, "source-lost": 1, "truncated": 3}
 
 
 @dataclass
 class LoopResult:
     frames: int
     seconds: float
-    stopped_by: str          # 'end', 'max-frames', 'quit', 'interrupt', 'source-lost'
+    stopped_by: str          # 'end', 'max-frames', 'quit', 'interrupt', 'source-lost', 'truncated'
     summary: dict
+    output: Path | None = None
+    note: str = ""           # what was written: codec, audio, or why it stopped early
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
-
-class Progress:
-    """A one-line progress bar on stderr (no dependency)."""
-
-    def __init__(self, total: int, enabled: bool = True):
-        self.total, self.enabled, self.t0, self.last = total, enabled, time.perf_counter(), 0.0
-
-    def update(self, n: int, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.5 and not force):
-            return
-        self.last = now
-        fps = n / max(1e-6, now - self.t0)
-        if self.total:
-            done = int(30 * n / self.total)
-            bar = "#" * done + "." * (30 - done)
-            sys.stderr.write(f"\r[{bar}] {n}/{self.total} frames  {fps:5.1f} fps")
-        else:
-            sys.stderr.write(f"\r{n} frames  {fps:5.1f} fps")
-        sys.stderr.flush()
-
-    def close(self, n: int) -> None:
-        if self.enabled:
-            self.update(n, force=True)
-            sys.stderr.write("\n")
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.stopped_by]
 
 
 def read_and_process(source: Source, pipeline: Pipeline) -> np.ndarray | None:
@@ -71,74 +59,157 @@ def read_and_process(source: Source, pipeline: Pipeline) -> np.ndarray | None:
     return pipeline.process(frame)
 
 
-def write_stats(path: str | Path | None, pipeline: Pipeline) -> None:
+def check_stats_path(path: str | Path | None) -> None:
+    """Fail before any work when the --stats-json file cannot be written (OutputError)."""
     if path:
-        Path(path).write_text(json.dumps(pipeline.stats(), indent=1))
+        check_writable(Path(path).expanduser())
+
+
+def write_stats(path: str | Path | None, pipeline: Pipeline) -> None:
+    """Raises OutputError when the stats file cannot be written."""
+    if path:
+        write_text_atomic(Path(path).expanduser(), json.dumps(pipeline.stats(), indent=1))
+
+
+def is_folder_output(output: Path) -> bool:
+    """An output that names a folder: an existing one, a trailing slash, or no suffix."""
+    return output.is_dir() or str(output).endswith(("/", "\\")) or output.suffix == ""
+
+
+def output_kind(source: Source, output: Path) -> str:
+    """'image' (a still in, a still out), 'folder' (one PNG per frame) or 'video'."""
+    if isinstance(source, ImageSource) or source.frame_count == 1 and not hasattr(source, "stream"):
+        return "image"
+    return "folder" if is_folder_output(output) else "video"
+
+
+def frame_to_write(pipeline: Pipeline, out: np.ndarray, kind: str) -> np.ndarray:
+    """A mask goes to PNGs as a 1-channel image; everything else as the pipeline made it."""
+    if pipeline.options.effect == "mask" and kind in ("image", "folder"):
+        return pipeline.mask
+    return out
+
+
+def check_process_output(source: Source, output: Path, effect: str, codec: str | None = None,
+                         crf: int | None = None) -> str:
+    """Everything about `output` that can be checked before any work; returns its kind.
+
+    Raises:
+        ConfigError: an output type that does not fit the input or effect.
+        OutputError: the output is the input, or cannot be written.
+    """
+    kind = output_kind(source, output)
+    alpha = effect in ALPHA_EFFECTS
+    if kind == "image":
+        suffix = output.suffix.lower()
+        if suffix not in IMAGE_EXTS:
+            raise ConfigError(f"output {output.name}: an image input needs an image output (.png, .jpg, .webp)")
+        if alpha and suffix not in (".png", ".webp", ".tif", ".tiff"):
+            raise ConfigError(f"output {output.name}: --effect {effect} needs .png or .webp (JPEG has no alpha)")
+    elif kind == "video":
+        _, name = video_codec(output, codec, alpha)
+        check_crf(name, crf)
+    if kind == "folder":
+        AtomicFolder.check(output)
+    else:
+        check_not_input(output, [source.name])
+        check_writable(output)
+    return kind
 
 
 def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress: bool = True,
-                stats_json: str | Path | None = None) -> LoopResult:
-    """Process every frame of an image or video file into `output`.
+                stats_json: str | Path | None = None, codec: str | None = None, crf: int | None = None,
+                bar: tqdm | None = None) -> LoopResult:
+    """Process every frame of an image or video file into `output`, all-or-nothing.
 
-    `output` is an image file for an image input, an mp4 for a video, or a folder for
-    `--effect mask` (one PNG mask per frame).
+    `output` is an image for an image input; a video file (.mp4 H.264 by default, .webm for a
+    cut-out with alpha) or a folder (one PNG per frame) for a video. A video keeps the input's
+    timestamps, frame count and audio. `bar`, when given, is a shared progress bar (a batch).
 
     Raises:
-        OutputError: the output cannot be written (checked before any work).
+        ConfigError: the output type does not fit. OutputError: it cannot be written (checked
+            before any work), a write failed, or the run was interrupted (the message says what
+            was kept). SourceError: the input gave no frame.
     """
     output = Path(output).expanduser()
-    if Path(source.name).exists() and output.resolve() == Path(source.name).resolve():
-        raise OutputError(f"output {output} is the input file; choose another -o (the input is never overwritten)")
-    mask_folder = pipeline.options.effect == "mask" and (output.suffix == "" or output.is_dir())
-    if source.frame_count == 1 and not mask_folder:       # a still image
-        if output.suffix.lower() not in IMAGE_EXTS:
-            raise ConfigError(f"output {output.name}: an image input needs an image output (.png, .jpg)")
-        check_writable(output)
-        frame = source.read()
-        t = time.perf_counter()
-        out = pipeline.process(frame)
-        if not cv2.imwrite(str(output), out):
-            raise OutputError(f"cannot write {output}")
-        write_stats(stats_json, pipeline)
-        return LoopResult(1, time.perf_counter() - t, "end", pipeline.timings.summary())
-    sink = MaskFolderSink(output) if mask_folder else None
-    bar = Progress(source.frame_count, progress)
-    frames, stopped = 0, "end"
-    t0 = time.perf_counter()
+    kind = check_process_output(source, output, pipeline.options.effect, codec, crf)
+    check_stats_path(stats_json)
+    own_bar = bar is None
+    if own_bar:
+        bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress, leave=False,
+                   desc=Path(source.name).name, dynamic_ncols=True)
+    sink, frames, stopped, t0 = None, 0, "end", time.perf_counter()
+    if kind == "video" and hasattr(source, "keep_audio"):
+        source.keep_audio = True
     try:
-        while True:
-            out = read_and_process(source, pipeline)
-            if out is None:
-                break
-            t = time.perf_counter()
-            if mask_folder:
-                sink.write_mask(pipeline.mask)
-            else:
-                if sink is None:
-                    sink = VideoFileSink(output, source.fps, (out.shape[1], out.shape[0]))
-                sink.write(out)
-            pipeline.timings.add("output", (time.perf_counter() - t) * 1e3)
-            frames += 1
-            bar.update(frames)
-    except KeyboardInterrupt:
-        stopped = "interrupt"
-        log.warning("interrupted: finalizing %s with %d frames", output, frames)
-    except SourceError as exc:
-        stopped = "source-lost"
-        log.error("%s; finalizing %s with %d frames", exc, output, frames)
-    finally:
-        bar.close(frames)
+        with sigterm_as_interrupt():
+            if kind == "folder":
+                sink = FrameFolderSink(output)
+            while True:
+                out = read_and_process(source, pipeline)
+                if out is None:
+                    break
+                t = time.perf_counter()
+                img = frame_to_write(pipeline, out, kind)
+                if kind == "image":
+                    write_image(output, img, [source.name])
+                else:
+                    if sink is None:
+                        sink = VideoFileSink(output, source.fps, (img.shape[1], img.shape[0]), codec, crf,
+                                             alpha=img.ndim == 3 and img.shape[2] == 4,
+                                             audio_from=source if getattr(source, "audio_stream", None) else None,
+                                             time_base=getattr(source, "time_base", None), inputs=[source.name])
+                    sink.write(img, getattr(source, "pts", None))
+                pipeline.timings.add("output", (time.perf_counter() - t) * 1e3)
+                frames += 1
+                bar.update(1)
+                if kind == "image":
+                    break
+            if frames == 0:
+                raise SourceError(f"{source.name} gave no frame: the file is empty or damaged")
+            note = ""
+            if sink is not None:
+                note = f"{sink.codec}, {sink.audio_note}" if isinstance(sink, VideoFileSink) else "PNG sequence"
+                sink.close()
+            if getattr(source, "truncated", False):
+                stopped = "truncated"
+                note = (f"{source.name} ended early: {frames} of {source.frame_count} frames read (the file is "
+                        f"truncated or damaged); {output} holds the {frames} frames read")
+                log.warning("warning: %s", note)
+    except KeyboardInterrupt as exc:
+        kept = sink.atomic.kept() if sink is not None else f"{output} was not touched"
+        partial = sink.keep_partial() if sink is not None and sink.frames else None
+        if sink is not None and partial is None:
+            sink.abort()
+        total = f" of {source.frame_count}" if source.frame_count else ""
+        done = (f"the {frames} frames done are in {partial}" if partial else "no frames were kept")
+        raise Interrupted(f"interrupted ({interruption(exc)}) after {frames}{total} frames: {kept}; {done}") from None
+    except OutputError:
+        raise                                    # the sink has removed its temporary file
+    except Exception as exc:
         if sink is not None:
-            sink.close()
+            sink.abort()
+            what = f"{exc}" if isinstance(exc, EdgeSegError) else f"{type(exc).__name__}: {exc}"
+            raise OutputError(f"stopped by an error after {frames} frames ({what}); {sink.atomic.kept()}") from exc
+        raise
+    finally:
+        if own_bar:
+            bar.close()
         source.close()
-        write_stats(stats_json, pipeline)
-    return LoopResult(frames, time.perf_counter() - t0, stopped, pipeline.timings.summary())
+    write_stats(stats_json, pipeline)
+    return LoopResult(frames, time.perf_counter() - t0, stopped, pipeline.timings.summary(), output, note)
 
 
 def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_frames: int = 0,
              output: str | Path | None = None, virtual_cam: bool = False,
-             stats_json: str | Path | None = None, print_every: float = 1.0) -> LoopResult:
-    """Show (or print FPS for) a live source until it ends, q is pressed, or Ctrl-C."""
+             stats_json: str | Path | None = None, print_every: float = 1.0,
+             codec: str | None = None, crf: int | None = None) -> LoopResult:
+    """Show (or print FPS for) a live source until it ends, q is pressed, Ctrl-C or SIGTERM.
+
+    Raises:
+        OutputError: `output` cannot be written (checked before any work) or a write failed
+            (the output then keeps what it held).
+    """
     window = None
     if not headless and not has_display():
         log.warning("no display found: running headless (pass --headless to silence this)")
@@ -147,58 +218,74 @@ def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_fra
     frames, stopped = 0, "end"
     t0 = last_print = time.perf_counter()
     show_mask = False
+    alpha = pipeline.options.effect in ALPHA_EFFECTS
+    out_path = Path(output).expanduser() if output else None
+    written = None
     try:
-        if output:
-            check_writable(Path(output).expanduser())
-        if not headless:
-            window = WindowSink()
-        while not max_frames or frames < max_frames:
-            out = read_and_process(source, pipeline)
-            if out is None:
-                break
-            t = time.perf_counter()
-            if output:
-                if writer is None:
-                    writer = VideoFileSink(output, source.fps, (out.shape[1], out.shape[0]))
-                writer.write(out)
-            if virtual_cam:
-                if vcam is None:
-                    vcam = VirtualCamSink((out.shape[1], out.shape[0]), source.fps)
-                vcam.write(out)
-            if window is not None:
-                stats = pipeline.timings.last()
-                fps = frames / max(1e-6, time.perf_counter() - t0)
-                lines = [f"{fps:5.1f} fps  {pipeline.options.effect}  blur {pipeline.options.blur_strength:.0f}",
-                         "  ".join(f"{k[:5]} {v:.1f}" for k, v in stats.items())]
-                view = cv2.cvtColor(pipeline.mask, cv2.COLOR_GRAY2BGR) if show_mask and pipeline.mask is not None else out
-                key = window.show(view, lines)
-                if key in (ord("q"), 27):
-                    stopped = "quit"
-                    break
-                handle_key(pipeline, key)
-                show_mask = (not show_mask) if key == ord("m") else show_mask
-            pipeline.timings.add("output", (time.perf_counter() - t) * 1e3)
-            frames += 1
-            now = time.perf_counter()
-            if headless and now - last_print >= print_every:
-                s = pipeline.timings.summary()
-                print(f"{frames} frames  {frames / (now - t0):5.1f} fps  "
-                      f"{s['ms_per_frame_median']:.2f} ms/frame median", flush=True)
-                last_print = now
-        else:
-            stopped = "max-frames"
-    except KeyboardInterrupt:
-        stopped = "interrupt"
-    except SourceError as exc:
-        stopped = "source-lost"
-        log.error("%s", exc)
+        with sigterm_as_interrupt():
+            if out_path:
+                check_crf(video_codec(out_path, codec, alpha)[1], crf)
+                check_not_input(out_path, [source.name])
+                check_writable(out_path)
+            check_stats_path(stats_json)
+            if not headless:
+                window = WindowSink()
+            try:
+                while not max_frames or frames < max_frames:
+                    out = read_and_process(source, pipeline)
+                    if out is None:
+                        break
+                    t = time.perf_counter()
+                    if out_path:
+                        if writer is None:
+                            writer = VideoFileSink(out_path, source.fps, (out.shape[1], out.shape[0]), codec, crf,
+                                                   alpha=alpha, inputs=[source.name])
+                        writer.write(out)
+                    if virtual_cam:
+                        if vcam is None:
+                            vcam = VirtualCamSink((out.shape[1], out.shape[0]), source.fps)
+                        vcam.write(out[:, :, :3] if out.shape[2] == 4 else out)
+                    if window is not None:
+                        stats = pipeline.timings.last()
+                        fps = frames / max(1e-6, time.perf_counter() - t0)
+                        lines = [f"{fps:5.1f} fps  {pipeline.options.effect}  blur {pipeline.options.blur_strength:.0f}",
+                                 "  ".join(f"{k[:5]} {v:.1f}" for k, v in stats.items())]
+                        view = (cv2.cvtColor(pipeline.mask, cv2.COLOR_GRAY2BGR)
+                                if show_mask and pipeline.mask is not None else out)
+                        key = window.show(view, lines)
+                        if key in (ord("q"), 27):
+                            stopped = "quit"
+                            break
+                        handle_key(pipeline, key)
+                        show_mask = (not show_mask) if key == ord("m") else show_mask
+                    pipeline.timings.add("output", (time.perf_counter() - t) * 1e3)
+                    frames += 1
+                    now = time.perf_counter()
+                    if headless and now - last_print >= print_every:
+                        s = pipeline.timings.summary()
+                        print(f"{frames} frames  {frames / (now - t0):5.1f} fps  "
+                              f"{s['ms_per_frame_median']:.2f} ms/frame median", flush=True)
+                        last_print = now
+                else:
+                    stopped = "max-frames"
+            except KeyboardInterrupt:
+                stopped = "interrupt"
+            except SourceError as exc:
+                stopped = "source-lost"
+                log.error("%s", exc)
+            if writer is not None:
+                written, writer = writer.close(), None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     finally:
         source.close()
-        for sink in (writer, vcam, window):
+        for sink in (vcam, window):
             if sink is not None:
                 sink.close()
-        write_stats(stats_json, pipeline)
-    return LoopResult(frames, time.perf_counter() - t0, stopped, pipeline.timings.summary())
+    write_stats(stats_json, pipeline)
+    return LoopResult(frames, time.perf_counter() - t0, stopped, pipeline.timings.summary(), written)
 
 
 def handle_key(pipeline: Pipeline, key: int) -> None:
@@ -207,6 +294,8 @@ def handle_key(pipeline: Pipeline, key: int) -> None:
         opts.blur_strength = min(60.0, opts.blur_strength * 1.25)
     elif key == ord("-"):
         opts.blur_strength = max(1.0, opts.blur_strength / 1.25)
-    elif key == ord("e"):
-        choices = [e for e in EFFECTS if e != "replace" or pipeline.background is not None]
+    elif key == ord("e"):                   # cycle among effects with the same kind of frame (BGR or BGRA)
+        alpha = opts.effect in ALPHA_EFFECTS
+        choices = [e for e in EFFECTS if (e != "replace" or pipeline.background is not None)
+                   and (e in ALPHA_EFFECTS) == alpha]
         pipeline.set_effect(choices[(choices.index(opts.effect) + 1) % len(choices)])

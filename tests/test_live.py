@@ -73,12 +73,31 @@ class InterruptAfter(FileSource):
         return super().read()
 
 
-def test_ctrl_c_during_process_leaves_a_playable_partial_output(short_clip, tmp_path):
-    out = tmp_path / "partial.mp4"
+def test_ctrl_c_during_process_keeps_the_output_and_the_frames_done_under_a_partial_name(short_clip, tmp_path):
+    from edgeseg.outputs import Interrupted
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"previous result")
     with Pipeline(PipelineOptions(segmenter=SegmenterOptions(provider="cpu"))) as pipe:
-        res = run_process(pipe, InterruptAfter(short_clip, 7), out, progress=False)
-    assert res.stopped_by == "interrupt" and res.frames == 7
-    assert video_info(out)[0] == 7
+        with pytest.raises(Interrupted, match=r"after 7 of 24 frames.*keeps what it held.*o\.partial\.mp4"):
+            run_process(pipe, InterruptAfter(short_clip, 7), out, progress=False)
+    assert out.read_bytes() == b"previous result"
+    assert video_info(tmp_path / "o.partial.mp4")[0] == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.mp4", "o.partial.mp4"]     # no temporary file left
+
+
+def test_a_stream_that_stalls_with_its_socket_open_is_retried_like_one_that_closed(caplog):
+    from edgeseg.sources import LiveSource
+    with MJPEGServer(frames=40, stall_after=5, stalls=1) as url:
+        live = LiveSource(url, retries=2, read_timeout=0.5)    # a read waiting 0.5 s counts as a stall
+        frames = 0
+        try:
+            while frames < 20:
+                live.read()
+                frames += 1
+        finally:
+            live.close()
+    assert frames == 20                                # 5 before the stall, the rest after a reconnect
+    assert "retry 1/2" in caplog.text
 
 
 def test_replace_needs_a_background_and_says_so():

@@ -52,7 +52,7 @@ def test_an_output_folder_that_does_not_exist_fails_before_work_and_keeps_the_in
 
 
 def test_a_full_disk_is_reported_before_work(short_clip, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("edgeseg.sinks.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(100, 100, 0))
+    monkeypatch.setattr("edgeseg.outputs.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(100, 100, 0))
     assert main(["process", str(short_clip), "-o", str(tmp_path / "o.mp4"), "-q"]) == 2
     assert "full" in capsys.readouterr().err and not (tmp_path / "o.mp4").exists()
 
@@ -69,7 +69,7 @@ def test_an_existing_output_is_replaced_only_by_a_finished_file(short_clip, tmp_
     out = tmp_path / "o.mp4"
     out.write_bytes(b"old")
     assert main(["process", str(short_clip), "-o", str(out), "-q"]) == 0
-    assert out.read_bytes()[:3] != b"old" and not (tmp_path / "o.partial.mp4").exists()
+    assert out.read_bytes()[:3] != b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["o.mp4"]
 
 
 def test_a_corrupt_video_source_is_a_clear_error(tmp_path, capsys):
