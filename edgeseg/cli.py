@@ -263,6 +263,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_web(args) -> int:
+    from .web import make_server, url_of
+    server = make_server(args.root, args.model, args.host, args.port)
+    print(f"edgeseg web: serving {url_of(server)} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edgeseg", description="On-device portrait segmentation.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -329,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--target-fps", type=float, default=30.0)
             sp.add_argument("--profile", help="where to save (default: ~/.config/edgeseg/profile.json)")
             sp.set_defaults(func=cmd_tune)
+
+    sp = sub.add_parser("web", help="serve the browser page (web/dist) and a model on localhost")
+    sp.add_argument("--model", help="the .onnx model the page runs (default: the bundled model)")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000, help="0: any free port")
+    sp.add_argument("--root", help="the built page (default: web/dist)")
+    sp.set_defaults(func=cmd_web)
 
     sp = sub.add_parser("train", help="train a model (train extra)")
     sp.add_argument("--config", help="YAML config, e.g. configs/default.yaml")
