@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 
 from .errors import MetadataError
@@ -15,6 +16,7 @@ SCHEMA_VERSION = 1
 LAYOUTS = ("NCHW", "NHWC")
 COLOURS = ("RGB", "BGR")
 OUTPUTS = ("probability", "logits")
+PRECISIONS = ("fp32", "fp16", "int8")   # the names of variants.VARIANTS
 
 
 @dataclass(frozen=True)
@@ -38,23 +40,19 @@ class ModelMeta:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self):
-        def bad(msg: str) -> MetadataError:
-            return MetadataError(f"invalid model metadata: {msg}")
-        if self.layout not in LAYOUTS:
-            raise bad(f"layout {self.layout!r}; valid: {', '.join(LAYOUTS)}")
-        if self.colour not in COLOURS:
-            raise bad(f"colour {self.colour!r}; valid: {', '.join(COLOURS)}")
-        if self.output not in OUTPUTS:
-            raise bad(f"output {self.output!r}; valid: {', '.join(OUTPUTS)}")
-        if len(self.input_hw) != 2 or min(self.input_hw) < 1:
-            raise bad(f"input_hw {self.input_hw!r} must be two positive integers (H, W)")
-        if len(self.mean) != 3 or len(self.std) != 3 or any(s == 0 for s in self.std):
-            raise bad("mean and std need three values each, std non-zero")
-        if not 0.0 < self.threshold < 1.0:
-            raise bad(f"threshold {self.threshold} must lie in (0, 1)")
-        object.__setattr__(self, "input_hw", tuple(int(v) for v in self.input_hw))
-        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
-        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        """Check every field's type and range (see FIELD_RULES).
+
+        Raises:
+            MetadataError: names the first bad field, what it holds and what it must be.
+        """
+        for name, check in FIELD_RULES.items():
+            value = getattr(self, name)
+            try:
+                value = check(value)
+            except (TypeError, ValueError) as exc:
+                raise MetadataError(f"invalid model metadata: field {name!r} is {value!r}; {exc}. "
+                                    "Re-export the model, or fix the metadata you passed") from None
+            object.__setattr__(self, name, value)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -84,3 +82,102 @@ class ModelMeta:
 
     def replace(self, **changes) -> "ModelMeta":
         return dataclasses.replace(self, **changes)
+
+
+MAX_SIDE = 4096   # a model input side beyond this is a broken file, not a model (4096² × 3 × 4 B = 192 MiB)
+SHA256_HEX = set("0123456789abcdef")
+
+
+def _int(lo: int, hi: int):
+    def check(v):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"must be an integer in [{lo}, {hi}]")
+        if not lo <= v <= hi:
+            raise ValueError(f"must lie in [{lo}, {hi}]")
+        return v
+    return check
+
+
+def _number(v, what: str = "a number") -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"must be {what}")
+    if not math.isfinite(v):
+        raise ValueError("must be finite (not NaN or infinity)")
+    return float(v)
+
+
+def _choice(valid: tuple[str, ...]):
+    def check(v):
+        if v not in valid or not isinstance(v, str):
+            raise ValueError(f"valid: {', '.join(valid)}")
+        return v
+    return check
+
+
+def _text(v):
+    if not isinstance(v, str):
+        raise TypeError("must be a string")
+    return v
+
+
+def _bool(v):
+    if not isinstance(v, bool):
+        raise TypeError("must be true or false")
+    return v
+
+
+def _hw(v):
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise TypeError("must be two integers (H, W)")
+    side = _int(1, MAX_SIDE)
+    try:
+        return tuple(side(x) for x in v)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be two integers (H, W) in [1, {MAX_SIDE}]") from None
+
+
+def _triple(positive: bool):
+    def check(v):
+        if not isinstance(v, (list, tuple)) or len(v) != 3:
+            raise TypeError("must be three numbers, one per channel")
+        values = tuple(_number(x, "three numbers") for x in v)
+        if positive and min(values) < 1e-6:
+            raise ValueError("must be three numbers ≥ 1e-6 (it divides the input)")
+        return values
+    return check
+
+
+def _threshold(v):
+    v = _number(v)
+    if not 0.0 < v < 1.0:
+        raise ValueError("must lie in (0, 1)")
+    return v
+
+
+def _sha256(v):
+    if not isinstance(v, str) or (v and (len(v) != 64 or not set(v) <= SHA256_HEX)):
+        raise ValueError("must be empty or 64 lower-case hex digits")
+    return v
+
+
+def _iou(v):
+    if v is None:
+        return v
+    v = _number(v)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError("must be null or lie in [0, 1]")
+    return v
+
+
+def _dict(v):
+    if not isinstance(v, dict):
+        raise TypeError("must be a JSON object")
+    return v
+
+
+FIELD_RULES = {
+    "input_hw": _hw, "adaptive": _bool, "multiple": _int(1, 256), "layout": _choice(LAYOUTS),
+    "colour": _choice(COLOURS), "mean": _triple(False), "std": _triple(True), "output": _choice(OUTPUTS),
+    "threshold": _threshold, "precision": _choice(PRECISIONS), "name": _text, "edgeseg_version": _text,
+    "source_sha256": _sha256, "val_person_iou": _iou, "extra": _dict, "schema_version": _int(1, 1 << 16),
+}

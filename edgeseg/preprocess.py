@@ -14,6 +14,7 @@ import numpy as np
 from .errors import FrameError
 
 MAX_FRAME_PIXELS = 8192 * 8192
+FLOAT_SLACK = 0.5 / 255      # float frames may stray half a uint8 step outside [0, 1] (rounding)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def as_bgr_uint8(frame: object) -> np.ndarray:
     Accepts uint8, uint16 and float (0–1) frames with 1, 3 or 4 channels (gray, BGR, BGRA).
 
     Raises:
-        FrameError: not a numpy array, empty, too large, or of an unusable dtype or shape.
+        FrameError: not a numpy array, empty, too large, of an unusable dtype or shape, or a float
+            frame with NaN or values outside [0, 1] (a 0–255 float frame: divide it by 255).
     """
     if frame is None:
         raise FrameError("frame is None: the source gave no image (check that the camera or file opened)")
@@ -95,8 +97,13 @@ def as_bgr_uint8(frame: object) -> np.ndarray:
     elif frame.dtype == np.uint16:
         frame = (frame >> 8).astype(np.uint8)
     elif frame.dtype in (np.float32, np.float64, np.float16):
-        if not np.isfinite(frame).all():
+        lo, hi = float(frame.min()), float(frame.max())     # NaN propagates; no temporary array
+        if not (np.isfinite(lo) and np.isfinite(hi)):
             raise FrameError("frame contains NaN or infinity; float frames must hold values in [0, 1]")
+        if lo < -FLOAT_SLACK or hi > 1.0 + FLOAT_SLACK:
+            hint = "divide it by 255" if hi <= 255.0 + FLOAT_SLACK and lo >= -FLOAT_SLACK else "rescale it"
+            raise FrameError(f"float frame values lie in [{lo:g}, {hi:g}]; a float frame must be in [0, 1]: "
+                             f"{hint} (or pass uint8 0–255)")
         frame = cv2.convertScaleAbs(np.asarray(frame, np.float32), alpha=255.0)
     else:
         raise FrameError(f"frame dtype {frame.dtype} is not supported; use uint8 (0–255), uint16 or float in [0, 1]")

@@ -16,7 +16,7 @@ from .meta import ModelMeta
 from .models import pick_model_file
 from .postprocess import crop_letterbox, guided_filter, sigmoid
 from .preprocess import as_bgr_uint8, choose_canvas, letterbox_geometry, letterbox_image, resize_fast, to_tensor
-from .session import Session, available_providers, resolve_providers, short_name
+from .session import Session, available_providers, check_threads, folder_error, resolve_providers, short_name
 
 
 @dataclass
@@ -66,6 +66,9 @@ class Segmenter:
         self.options = opts = options or SegmenterOptions()
         if opts.work_size < 32:
             raise ConfigError(f"work_size must be ≥ 32 px, got {opts.work_size}")
+        check_threads(opts.threads)
+        if opts.model_path is not None and Path(opts.model_path).expanduser().is_dir():
+            raise folder_error(Path(opts.model_path).expanduser())
         first = resolve_providers(opts.provider, available_providers())[0]
         self.model_path = pick_model_file(opts.model_path, opts.precision, short_name(first))
         # On CPU one thread is fastest for this small a model once spinning is off (measured: README)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import MetadataError, ModelError, ProviderError, choices_error
+from .errors import ConfigError, MetadataError, ModelError, ProviderError, choices_error
 from .meta import META_KEY, ModelMeta
 
 log = logging.getLogger("edgeseg")
@@ -20,6 +21,20 @@ INSTALL_HINT = {
             "(onnxruntime-gpu needs the CUDA and cuDNN libraries of its release)",
     "tensorrt": "install onnxruntime-gpu ('edgeseg[gpu]') and the TensorRT libraries, and put them on LD_LIBRARY_PATH",
 }
+
+MAX_THREADS = 256          # more ONNX Runtime threads than this is a typo, and creating them can hang
+FLOAT_INPUTS = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+FLOAT_OUTPUTS = ("tensor(float)", "tensor(float16)", "tensor(double)")
+# What a NaN, +inf or -inf in the model's output becomes: background, person, background
+SANITISE = {"probability": (0.0, 1.0, 0.0), "logits": (-20.0, 20.0, -20.0)}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A model input or output as ONNX Runtime reports it; a str in `shape` is a dynamic axis."""
+    name: str
+    shape: tuple
+    type: str
 
 
 def available_providers() -> list[str]:
@@ -53,34 +68,61 @@ def short_name(provider: str) -> str:
     return {v: k for k, v in PROVIDER_NAMES.items()}.get(provider, provider)
 
 
+def check_threads(threads: object) -> int:
+    """Raises ConfigError unless threads is an integer in [0, MAX_THREADS] (0: ONNX Runtime's default)."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= MAX_THREADS:
+        raise ConfigError(f"threads must be an integer from 0 to {MAX_THREADS} (0: the default), got {threads!r}")
+    return threads
+
+
+def folder_error(path: Path) -> ModelError:
+    """The ModelError for a model path that is a folder: names the .onnx files inside it."""
+    inside = sorted(p.name for p in path.glob("*.onnx"))
+    holds = f"it holds {', '.join(inside[:6])}" if inside else "it holds no .onnx file"
+    example = path / (inside[0] if inside else "MODEL.onnx")
+    return ModelError(f"model path {path} is a folder, not a model file ({holds}); pass the file: --model {example}")
+
+
 def read_meta(sess, path: Path, override: ModelMeta | None) -> ModelMeta:
+    if override is not None:
+        return override
     text = sess.get_modelmeta().custom_metadata_map.get(META_KEY)
     if text is None:
-        if override is not None:
-            return override
         raise MetadataError(f"{path} has no edgeseg metadata ('{META_KEY}' in metadata_props). Export it with "
                             "`python -m export`, or describe it yourself: --input-size HxW [--mean/--std/--colour]")
-    meta = ModelMeta.from_json(text)
-    return override if override is not None else meta
+    try:
+        return ModelMeta.from_json(text)
+    except MetadataError as exc:
+        raise MetadataError(f"{path.name}: {exc}") from None
 
 
 class Session:
     """An ONNX Runtime session for one segmentation model.
 
+    The constructor checks the model's inputs and outputs against its metadata and runs it once on a
+    black frame, so a model that cannot run fails here, not on the first frame.
+
     Raises (from the constructor):
-        ModelError: the file is missing, corrupt, truncated or has the wrong inputs/outputs.
+        ModelError: the file is missing, a folder, corrupt or truncated; its input is not one 1×3×H×W (or
+            1×H×W×3) float image laid out as its metadata says; its output is not one float mask at the
+            input's size; or it fails or gives NaN on a black frame.
         MetadataError: no or invalid ModelMeta, and no override given.
         ProviderError: an explicit provider is missing, or ORT silently fell back from it.
+        ConfigError: threads out of range.
     """
 
     def __init__(self, path: str | Path, provider: str = "auto", threads: int = 0, spinning: bool = False,
                  meta: ModelMeta | None = None, trt_cache_dir: str | Path | None = None):
         import onnxruntime as ort
         self.path = Path(path).expanduser()
+        if self.path.is_dir():
+            raise folder_error(self.path)
         if not self.path.is_file():
             raise ModelError(f"model file {self.path} not found; pass --model PATH to an .onnx file "
                              "(or leave --model out to use the bundled default)")
         self.requested = provider
+        check_threads(threads)
+        self.nonfinite_runs = 0
         providers = resolve_providers(provider, available_providers())
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -103,6 +145,7 @@ class Session:
         self._check_fallback(providers)
         self.meta = read_meta(self._sess, self.path, meta)
         self._check_io()
+        self._check_run()
         log.info("model %s (%s) on %s", self.path.name, self.meta.precision,
                  ", ".join(short_name(p) for p in self.providers))
 
@@ -136,35 +179,96 @@ class Session:
 
     def _check_io(self) -> None:
         ins, outs = self._sess.get_inputs(), self._sess.get_outputs()
+        name, layout = self.path.name, self.meta.layout
         if len(ins) != 1:
-            raise ModelError(f"{self.path.name} has {len(ins)} inputs; a segmentation model needs exactly one image input")
-        if len(ins[0].shape) != 4:
-            raise ModelError(f"{self.path.name} input {ins[0].name!r} has shape {ins[0].shape}; expected a 4-D image tensor")
-        shape = outs[0].shape
-        channels_ok = len(shape) == 4 and (shape[1] in (1, None) or isinstance(shape[1], str) or shape[-1] == 1)
-        if len(shape) not in (3, 4) or (len(shape) == 4 and not channels_ok):
-            raise ModelError(f"{self.path.name} output {outs[0].name!r} has shape {shape}; expected N×1×H×W "
+            raise ModelError(f"{name} has {len(ins)} inputs; a segmentation model needs exactly one image input")
+        self.input = TensorSpec(ins[0].name, tuple(ins[0].shape), ins[0].type)
+        self.output = TensorSpec(outs[0].name, tuple(outs[0].shape), outs[0].type)
+        shape = self.input.shape
+        if len(shape) != 4:
+            raise ModelError(f"{name} input {self.input.name!r} has shape {list(shape)}; expected a 4-D image tensor "
+                             "(1×3×H×W, or 1×H×W×3 with layout NHWC in its metadata)")
+        if self.input.type not in FLOAT_INPUTS:
+            raise ModelError(f"{name} input {self.input.name!r} is {self.input.type}; edgeseg feeds float32 (or "
+                             "float16) images with values in [0, 1]: re-export the model with a float input")
+        if isinstance(shape[0], int) and shape[0] != 1:
+            raise ModelError(f"{name} input {self.input.name!r} has batch size {shape[0]}; edgeseg feeds one frame "
+                             "at a time: re-export it with batch size 1 (or a dynamic batch axis)")
+        channels, other = (shape[1], shape[3]) if layout == "NCHW" else (shape[3], shape[1])
+        if channels != 3 and other == 3:
+            raise ModelError(f"{name} input {self.input.name!r} has shape {list(shape)}, which is "
+                             f"{'NHWC' if layout == 'NCHW' else 'NCHW'}, but its metadata says layout {layout}; "
+                             "fix the layout in its metadata or re-export the model")
+        if isinstance(channels, int) and channels != 3:
+            raise ModelError(f"{name} input {self.input.name!r} has {channels} channel(s) (shape {list(shape)}); "
+                             "edgeseg feeds 3-channel colour images: re-export the model with a 3-channel input")
+        out = self.output.shape
+        channels_ok = len(out) == 3 or (len(out) == 4 and (not isinstance(out[1], int) or out[1] == 1
+                                                              or out[-1] == 1))
+        if len(out) not in (3, 4) or not channels_ok:
+            raise ModelError(f"{name} output {self.output.name!r} has shape {list(out)}; expected N×1×H×W "
                              "(or N×H×W) person probability")
-        self.input_name, self.output_name = ins[0].name, outs[0].name
-        self.input_dtype = np.float16 if "float16" in ins[0].type else np.float32
-        static = ins[0].shape[2:] if self.meta.layout == "NCHW" else ins[0].shape[1:3]
+        if self.output.type not in FLOAT_OUTPUTS:
+            raise ModelError(f"{name} output {self.output.name!r} is {self.output.type}; expected a float "
+                             "person probability (or logits) mask")
+        self.input_name, self.output_name = self.input.name, self.output.name
+        self.input_dtype = FLOAT_INPUTS[self.input.type]
+        static = shape[2:] if layout == "NCHW" else shape[1:3]
         self.static_hw = tuple(static) if all(isinstance(d, int) for d in static) else None
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """Run the model; returns the H×W output plane (float32).
+    def _check_run(self) -> None:
+        """Run the model once on a black frame at its base size: it must give a finite mask of that size."""
+        h, w = self.static_hw or self.meta.input_hw
+        x = np.zeros((1, 3, h, w) if self.meta.layout == "NCHW" else (1, h, w, 3), self.input_dtype)
+        y = self._run(x)
+        if not np.isfinite(y).all():
+            raise ModelError(f"{self.path.name} outputs NaN or infinity for a black {h}x{w} frame: its weights "
+                             "are broken. Re-export it from a good checkpoint")
 
-        Raises:
-            ModelError: the output does not have one channel at the input's size.
-        """
-        y = self._sess.run([self.output_name], {self.input_name: x})[0]
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        try:
+            y = self._sess.run([self.output_name], {self.input_name: x})[0]
+        except Exception as exc:  # ORT raises its own Fail/InvalidArgument/RuntimeException types
+            msg = str(exc).splitlines()[0][:300]
+            raise ModelError(f"ONNX Runtime failed running {self.path.name} on a {'x'.join(map(str, x.shape))} "
+                             f"{x.dtype} input: {msg}. Check that the model takes this input size, or re-export "
+                             "it") from None
+        shape = y.shape
         if y.ndim == 4:
             y = y[0, 0] if y.shape[1] == 1 else (y[0, :, :, 0] if y.shape[3] == 1 else None)
         elif y.ndim == 3:
             y = y[0]
         if y is None or y.ndim != 2:
-            raise ModelError(f"{self.path.name} returned shape {y.shape if y is not None else None}; "
-                             "expected one mask channel")
+            raise ModelError(f"{self.path.name} returned shape {list(shape)}; expected one mask channel")
+        hw = x.shape[2:] if self.meta.layout == "NCHW" else x.shape[1:3]
+        if y.shape != hw:
+            raise ModelError(f"{self.path.name} returned a {y.shape[0]}x{y.shape[1]} mask for a {hw[0]}x{hw[1]} "
+                             "input; edgeseg needs the mask at the input's size (upsample it inside the model)")
         return y if y.dtype == np.float32 else y.astype(np.float32)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Run the model; returns the H×W output plane (float32), always finite.
+
+        NaN and infinity in the output (an fp16 overflow, say) become background (+inf: person), with
+        a warning on the first such run and every 100th after (`nonfinite_runs` counts them).
+
+        Raises:
+            ModelError: ONNX Runtime failed, or the output is not one channel at the input's size.
+        """
+        y = self._run(x)
+        if not np.isfinite(y).all():
+            self._sanitise(y)
+        return y
+
+    def _sanitise(self, y: np.ndarray) -> None:
+        nan, pos, neg = SANITISE[self.meta.output]
+        bad = int(np.count_nonzero(~np.isfinite(y)))
+        np.nan_to_num(y, copy=False, nan=nan, posinf=pos, neginf=neg)
+        self.nonfinite_runs += 1
+        if self.nonfinite_runs == 1 or self.nonfinite_runs % 100 == 0:
+            log.warning("%s gave NaN or infinity in %d of %d mask pixels (run %d with such output); they were "
+                        "set to background. Try --precision fp32 if this is an fp16 model", self.path.name, bad,
+                        y.size, self.nonfinite_runs)
 
     @property
     def provider(self) -> str:
