@@ -11,8 +11,12 @@ person's visible mask is known, so for every frame we know which people the kept
 Per mode (all, largest, primary), over all clip frames where the main person is visible:
   main_kept    frames where the mask covers at least half of the main person's visible pixels
   others_kept  frames where it covers at least half of some other person's visible pixels
+  wrong_person frames where the mask holds one person alone and it is not the main person
   switches     changes of the one person the mask holds alone, per clip (0 is ideal; frames
-               where it holds several people or nobody do not count as a change)
+               where it holds several people or nobody do not count as a change); also counted
+               over only the frames where the main person is visible (switches_..._main_visible:
+               a crosser that hides the main person completely is all that is left to keep)
+  clips_ending_on_main  clips whose last 10 frames hold the main person alone
 (a person is visible in a frame with at least a quarter of the most of them the clip shows)
 and the cost: the subject stage's ms per frame and the pipeline's median ms per frame.
 
@@ -127,8 +131,9 @@ def run_clip(clip, mode: str, seg_opts: SegmenterOptions | None = None) -> dict:
     pipe = Pipeline(PipelineOptions(segmenter=seg_opts or SegmenterOptions(provider="cpu"), effect="mask",
                                     subject=mode))
     timed = pipe.subject = TimedSelector(pipe.subject)
-    main_vis = main_kept = others = 0
+    main_vis = main_kept = others = wrong = 0
     ids: list[int | None] = []
+    ids_main: list[int | None] = []           # only frames where the main person is visible
     # a person counts as visible with at least a quarter of the most of them seen in the clip
     least = [int(0.25 * max(int((v >= 0.5).sum()) for v in col)) for col in zip(*(vis for _, vis in clip))]
     for frame, visible in clip:
@@ -137,15 +142,18 @@ def run_clip(clip, mode: str, seg_opts: SegmenterOptions | None = None) -> dict:
         cov = coverage(kept, visible, least)
         ids.append(identity(cov))
         if cov[0] is not None:
+            ids_main.append(ids[-1])
             main_vis += 1
             main_kept += cov[0] >= 0.5
             others += any(c is not None and c >= 0.5 for c in cov[1:])
-    seen = [i for i in ids if i is not None]
-    switches = sum(a != b for a, b in zip(seen, seen[1:]))
+            wrong += ids[-1] not in (None, 0)
+    switches, switches_main = (sum(a != b for a, b in zip(seen, seen[1:]))
+                               for seen in ([i for i in seq if i is not None] for seq in (ids, ids_main)))
     summary = pipe.timings.summary()
     pipe.close()
     return {"frames": len(clip), "main_visible": main_vis, "main_kept": main_kept, "others_kept": others,
-            "switches": switches, "subject_ms": timed.ms, "pipeline_ms_median": summary["ms_per_frame_median"],
+            "switches": switches, "switches_main_visible": switches_main, "wrong_person": wrong,
+            "ends_on_main": all(i == 0 for i in ids[-10:]), "subject_ms": timed.ms, "pipeline_ms_median": summary["ms_per_frame_median"],
             "acquisitions": timed.report().get("acquisitions")}
 
 
@@ -170,8 +178,11 @@ def aggregate(rows: list[dict]) -> dict:
     return {"clips": len(rows), "frames": sum(r["frames"] for r in rows),
             "main_kept": round(sum(r["main_kept"] for r in rows) / max(1, vis), 4),
             "others_kept": round(sum(r["others_kept"] for r in rows) / max(1, vis), 4),
+            "wrong_person": round(sum(r["wrong_person"] for r in rows) / max(1, vis), 4),
             "switches_per_clip": round(sum(r["switches"] for r in rows) / len(rows), 3),
+            "switches_per_clip_main_visible": round(sum(r["switches_main_visible"] for r in rows) / len(rows), 3),
             "clips_with_a_switch": sum(r["switches"] > 0 for r in rows),
+            "clips_ending_on_main": sum(r["ends_on_main"] for r in rows),
             "subject_ms_p50": round(float(np.percentile(ms, 50)), 3),
             "subject_ms_p90": round(float(np.percentile(ms, 90)), 3),
             "pipeline_ms_median": round(float(np.median([r["pipeline_ms_median"] for r in rows])), 3)}

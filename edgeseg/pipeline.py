@@ -224,11 +224,14 @@ class Pipeline:
             return smooth
         return self.subject if smooth is None else (lambda prob: self.subject(smooth(prob)))
 
-    def _make_governor(self) -> Governor:
+    def governor_levels(self) -> list[tuple[str, Settings]]:
+        """The levels a governor would step through for this pipeline (level 0: as configured)."""
         seg = self.segmenter
         canvas = None if seg.session.static_hw is not None else tuple(seg.meta.input_hw)
-        start = Settings(canvas, seg.options.refine, self.options.mask_every)
-        return Governor(self.options.budget_ms, ladder(start, seg.meta.multiple))
+        return ladder(Settings(canvas, seg.options.refine, self.options.mask_every), seg.meta.multiple)
+
+    def _make_governor(self) -> Governor:
+        return Governor(self.options.budget_ms, self.governor_levels())
 
     def _apply(self, s: Settings) -> None:
         """Put a governor level into effect: the segmenter gets a copy of its options (the caller's
