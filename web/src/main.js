@@ -1,11 +1,11 @@
 // The page: camera in, effect out, with an FPS and per-stage readout. The model and its metadata come
 // from one ONNX file (default: model.onnx, served by `edgeseg web`). URL parameters: backend=auto|wasm|webgpu,
-// threads=N, model=URL, width=W&height=H (camera size to ask for), loop=camera|free (free: process
+// threads=N, compositor=webgl2|2d, model=URL, width=W&height=H (camera size to ask for), loop=camera|free (free: process
 // frames back to back, for measuring), effect=blur|replace|mask|none.
 // window.edgeseg is the hook the browser test reads (state, meta, stats(), snapshot()).
 import { readMeta } from './meta.js';
 import { Segmenter, TemporalSmoother, feather } from './segment.js';
-import { CanvasCompositor, COMPOSE_DEFAULTS, EFFECTS, alphaImage, blurBehind } from './compose.js';
+import { CanvasCompositor, COMPOSE_DEFAULTS, EFFECTS, GlCompositor, blurBehind } from './compose.js';
 
 const params = new URLSearchParams(location.search);
 const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'composite'];
@@ -136,12 +136,13 @@ async function main() {
   const segmenter = new Segmenter(ort, model.session, model.meta, model.staticHW);
   const video = await openCamera();
   const smoother = new TemporalSmoother();
-  const compositor = new CanvasCompositor();
   const stats = new Stats();
   bindControls(smoother);
-  const out = $('output'), outCtx = out.getContext('2d');
+  const out = $('output');
+  const compositor = (params.get('compositor') !== '2d' && GlCompositor.create(out)) || new CanvasCompositor(out);
+  hook.compositor = compositor.name;
   const frameCanvas = new OffscreenCanvas(1, 1), frameCtx = frameCanvas.getContext('2d', { willReadFrequently: true });
-  let alphaBuf = null, last = null, info = { frame: '', canvas: '', backend };
+  let last = null, info = { frame: '', canvas: '', backend: `${backend}, ${compositor.name}` };
   hook.stats = () => stats.summary();
   hook.snapshot = () => last && {
     width: last.frame.width, height: last.frame.height, frame: base64(last.frame.data),
@@ -159,17 +160,16 @@ async function main() {
     const timings = { capture: performance.now() - t0 };
     const opts = { ...options };
     if (opts.effect === 'none') {
-      compositor.draw(outCtx, 'none', frameCanvas);
+      compositor.draw('none', frame, frameCanvas);
     } else {
       const res = await segmenter.segment(frame, { refine: opts.refine }, timings, opts.temporal ? smoother : null);
       const tp = performance.now();
       const mask = opts.featherPx ? feather(res.mask, opts.featherPx * Math.max(res.mask.width, res.mask.height) / 1280) : res.mask;
-      alphaBuf = alphaImage(mask, alphaBuf, opts.effect === 'mask');
       timings.postprocess += performance.now() - tp;
       const tc = performance.now();
       const bg = opts.effect === 'blur' ? blurBehind(frame, res.small, mask, opts.blurStrength, opts.blurSize)
         : opts.effect === 'replace' ? opts.background : null;
-      compositor.draw(outCtx, opts.effect, frameCanvas, alphaBuf, bg);
+      compositor.draw(opts.effect, frame, frameCanvas, mask, bg);
       timings.composite = performance.now() - tc;
       last = { frame, prob: res.prob, letterbox: res.letterbox, options: opts };
       info.canvas = res.letterbox.canvas.join('×');
