@@ -5,7 +5,9 @@ never asserted.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import os
 import platform
 import re
@@ -23,6 +25,7 @@ from .models import pick_model_file
 from .session import PROVIDER_NAMES, available_providers, short_name
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon")
+WIDE_SPREAD = 1.5   # a row whose p90 exceeds this many medians was measured while something else ran
 
 
 def fingerprint() -> dict:
@@ -134,20 +137,111 @@ def bench_case(case: BenchCase, model: str | Path | None, seconds: float, frames
         row["file"] = path.name
         row["actual_provider"] = seg.provider
     row["status"] = "ok" if row["actual_provider"] == case.provider else "fallback"
+    row["noisy"] = any(t["p90"] > WIDE_SPREAD * t["median"] for t in (row["model_ms"], row["pipeline_ms"]))
     return row
 
 
+def device_line(fp: dict) -> str:
+    """The fingerprint as one line a person reads."""
+    flags = ", ".join(f for f, on in fp["cpu_flags"].items() if on) or "none of " + ", ".join(CPU_FLAGS)
+    gpu = fp["gpu"]["name"] if fp.get("gpu") else "no GPU"
+    return (f"device: {fp['cpu']} ({fp['cores']} cores; {flags}), {gpu}; onnxruntime {fp['onnxruntime']} "
+            f"({', '.join(fp['providers'])}); edgeseg {fp['edgeseg']}, Python {fp['python']}, {fp['os']}")
+
+
+def model_line(model: str | Path | None, precisions: list[str]) -> str:
+    """Which model file(s) the rows measure, said once."""
+    from .models import DEFAULT_MODEL
+    from .variants import variant_path
+    base = Path(model).expanduser() if model else DEFAULT_MODEL
+    files = [variant_path(base, p).name for p in precisions if variant_path(base, p).exists()]
+    return f"model: {base}" + (f" ({', '.join(files)})" if len(files) > 1 else "")
+
+
+def split_providers(providers: list[str]) -> tuple[list[str], list[str]]:
+    """(the providers this onnxruntime can run, those it cannot), each in the given order."""
+    have = available_providers()
+    return [p for p in providers if PROVIDER_NAMES[p] in have], [p for p in providers if PROVIDER_NAMES[p] not in have]
+
+
+def unavailable_line(missing: list[str]) -> str:
+    """One line for the providers that were not measured, with how to get them."""
+    have = ", ".join(short_name(p) for p in available_providers())
+    from .session import install_hint
+    hint = install_hint("tensorrt" if missing == ["tensorrt"] else "cuda")
+    return f"not measured: {', '.join(missing)} (this onnxruntime has {have}); to get them: {hint}"
+
+
+def load_warning() -> str | None:
+    """A warning when the 1-minute load average exceeds the cores (timings are then noisy)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return None
+    cores = os.cpu_count() or 1
+    if load <= cores:
+        return None
+    return (f"warning: the load average is {load:.1f} on {cores} cores: other work is running, so these "
+            "timings are noisy. Compare rows of one run only, or measure again when the machine is idle")
+
+
+def spread_warning(rows: list[dict]) -> str | None:
+    """A warning naming the rows whose p90 exceeds WIDE_SPREAD × their median."""
+    wide = [r for r in rows if r.get("noisy")]
+    if not wide:
+        return None
+    names = ", ".join(f"{r['provider']} {r['precision']} {r['threads']}t {r['size']}" for r in wide[:4])
+    more = f" and {len(wide) - 4} more" if len(wide) > 4 else ""
+    return (f"warning: {len(wide)} row(s) have a wide spread (p90 over {WIDE_SPREAD:g}× the median: {names}{more}); "
+            "something else was running: measure again, or with --seconds 3")
+
+
+@contextlib.contextmanager
+def _quiet_sessions():
+    """Each row opens a session; keep its INFO line ("model ... on cpu") out of the table, warnings in."""
+    logger = logging.getLogger("edgeseg")
+    level = logger.level
+    logger.setLevel(max(logging.WARNING, level))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def run_matrix(model, precisions, providers, sizes, threads, seconds: float = 1.0, log=print,
-               spinning: bool = False) -> list[dict]:
+               spinning: bool = False, only_available: bool = False, progress: bool = False) -> list[dict]:
+    """Bench every (provider, precision, threads, size) and return the rows, logging each as it ends.
+
+    only_available: skip the providers this onnxruntime lacks, logging one line for them instead of a
+    row each. progress: one tqdm bar over all rows (on stderr, hidden when it is not a terminal).
+    """
+    if only_available:
+        providers, missing = split_providers(list(providers))
+        if missing:
+            log(unavailable_line(missing))
+    cases = [BenchCase(pr, pv, n, size, spinning)
+             for pv in providers for pr in precisions for n in threads for size in sizes]
     rows = []
-    for provider in providers:
-        for precision in precisions:
-            for n in threads:
-                for size in sizes:
-                    row = bench_case(BenchCase(precision, provider, n, size, spinning), model, seconds)
-                    rows.append(row)
-                    log(format_row(row))
+    bar = _progress(len(cases)) if progress else None
+    emit = bar.write if bar is not None and log is print else log   # rows print above the bar
+    with _quiet_sessions():
+        for case in cases:
+            if bar is not None:
+                bar.set_description(f"{case.provider} {case.precision} {case.threads}t "
+                                    f"{case.size_wh[0]}x{case.size_wh[1]}")
+            row = bench_case(case, model, seconds)
+            rows.append(row)
+            if bar is not None:
+                bar.update()
+            emit(format_row(row))
+    if bar is not None:
+        bar.close()
     return rows
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+    return tqdm(total=total, unit="row", leave=False, disable=None, dynamic_ncols=True)
 
 
 def format_row(row: dict) -> str:
@@ -155,8 +249,10 @@ def format_row(row: dict) -> str:
     if row["status"] not in ("ok", "fallback"):
         return f"{head}  {row['status']}: {row.get('note', '')}"
     m, p = row["model_ms"], row["pipeline_ms"]
+    flag = "  (noisy)" if row.get("noisy") else ""
+    status = "" if row["status"] == "ok" else f"  {row['status']} to {row['actual_provider']}"
     return (f"{head}  model {m['median']:6.3f} ms (p90 {m['p90']:6.3f})   pipeline {p['median']:6.2f} ms "
-            f"(p90 {p['p90']:6.2f}, {p['fps']:6.1f} fps)  {row['status']}")
+            f"(p90 {p['p90']:6.2f}, {p['fps']:6.1f} fps){status}{flag}")
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
@@ -30,7 +31,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="an .onnx model (default: the bundled model)")
     g.add_argument("--precision", choices=("fp32", "fp16", "int8"), help="variant (default: the fastest here)")
     g.add_argument("--provider", choices=("auto", "cpu", "cuda", "tensorrt"), help="default: auto")
-    g.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
+    g.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: the tuned profile's, "
+                                               "else 1 on CPU, the fastest for this small a model, and the "
+                                               "provider's own default on a GPU)")
     g.add_argument("--no-profile", action="store_true", help="ignore the profile saved by `edgeseg tune`")
     g.add_argument("--input-size", help="for a model without edgeseg metadata: its input HxW")
     g.add_argument("--canvas", help="base model input HxW for a model with dynamic H/W (the bundled one: "
@@ -95,6 +98,11 @@ def segmenter_options(args):
 
 def build_pipeline(args):
     from .pipeline import Pipeline, PipelineOptions
+    for flag, value in (("--blur", args.blur), ("--feather", args.feather)):   # in the flags' own names
+        if value < 0:
+            raise ConfigError(f"{flag} {value:g} must be ≥ 0 (in 720p pixels; the defaults: --blur 12, --feather 4)")
+    if args.mask_every < 1:
+        raise ConfigError(f"--mask-every {args.mask_every} must be ≥ 1 (1 runs the model on every frame)")
     opts = PipelineOptions(segmenter=segmenter_options(args), effect=args.effect, blur_strength=args.blur,
                            background=args.background, feather_px=args.feather,
                            feather_direction=args.feather_direction, temporal=not args.no_temporal,
@@ -181,13 +189,31 @@ def cmd_eval(args) -> int:
 
 def cmd_info(args) -> int:
     import dataclasses
+    from .errors import ModelError
+    from .models import DEFAULT_MODEL
     from .session import Session
-    sess = Session(args.model, "cpu")
+    path = Path(args.model).expanduser() if args.model else DEFAULT_MODEL
+    if not path.exists():
+        raise ModelError(f"model file {path} not found; pass the path of an .onnx file "
+                         "(`edgeseg info` without a path describes the bundled default)")
+    sess = Session(path, "cpu")
     info = {"file": str(sess.path), "kb": round(sess.path.stat().st_size / 1024, 1),
-            "input": {"name": sess.input_name, "shape": sess._sess.get_inputs()[0].shape},
-            "output": {"name": sess.output_name, "shape": sess._sess.get_outputs()[0].shape},
+            "input": {"name": sess.input.name, "shape": list(sess.input.shape), "type": sess.input.type},
+            "output": {"name": sess.output.name, "shape": list(sess.output.shape), "type": sess.output.type},
             "meta": dataclasses.asdict(sess.meta)}
     print(json.dumps(info, indent=1, default=str))
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import format_text, report
+    asked = _parse_list(args.provider, ("cpu", "cuda", "tensorrt"), "provider") if args.provider else []
+    r = report(asked, args.model)
+    print(json.dumps(r, indent=1) if args.json else format_text(r))
+    if r["asked_failed"]:
+        print(f"doctor: asked-for provider(s) {', '.join(r['asked_failed'])} cannot run here (see above)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -206,36 +232,68 @@ def _bench_rows(args, log=print):
     from .variants import VARIANTS
     precisions = _parse_list(args.precision, tuple(VARIANTS), "precision")
     providers = _parse_list(args.provider, ("cpu", "cuda", "tensorrt"), "provider")
+    from .bench import device_line, fingerprint, load_warning, model_line, spread_warning, split_providers
+    from .session import check_threads
     sizes = [parse_size(s) for s in args.sizes.split(",")]
-    threads = [int(t) for t in args.threads.split(",")]
-    return run_matrix(args.model, precisions, providers, sizes, threads, args.seconds, log=log, spinning=args.spinning)
+    try:
+        threads = [check_threads(int(t)) for t in args.threads.split(",")]
+    except ValueError:
+        raise ConfigError(f"--threads {args.threads!r} must be integers joined by commas, e.g. 1,2") from None
+    if args.seconds <= 0:
+        raise ConfigError(f"--seconds {args.seconds:g} must be > 0 (measuring time per row)")
+    runnable, _ = split_providers(providers)
+    if not runnable:
+        from .errors import ProviderError
+        from .bench import unavailable_line
+        raise ProviderError(f"none of --provider {args.provider} can run here; {unavailable_line(providers)}")
+    fp = fingerprint()
+    print(device_line(fp))
+    print(model_line(args.model, precisions))
+    warning = load_warning()
+    if warning:
+        print(warning)
+    rows = run_matrix(args.model, precisions, providers, sizes, threads, args.seconds, log=log,
+                      spinning=args.spinning, only_available=True, progress=True)
+    for warning in (spread_warning(rows), load_warning()):
+        if warning:
+            print(warning)
+    return fp, rows
 
 
 def cmd_bench(args) -> int:
-    from .bench import fingerprint, markdown_table
-    fp = fingerprint()
-    print(json.dumps(fp))
-    rows = _bench_rows(args)
+    from .bench import markdown_table
+    from .outputs import check_writable, write_text_atomic
+    for out in (args.json, args.markdown):          # checked before the work, written all-or-nothing
+        if out:
+            check_writable(Path(out).expanduser())
+    fp, rows = _bench_rows(args)
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": fp, "rows": rows}, indent=1))
+        write_text_atomic(Path(args.json).expanduser(), json.dumps({"device": fp, "rows": rows}, indent=1))
     if args.markdown:
-        Path(args.markdown).write_text(markdown_table(rows))
+        write_text_atomic(Path(args.markdown).expanduser(), markdown_table(rows))
     return 0
 
 
 def cmd_tune(args) -> int:
-    from .bench import fingerprint
-    from .tune import choose, save_profile
-    rows = _bench_rows(args)
+    from .tune import TIE, choose, save_profile, tied
+    fp, rows = _bench_rows(args)
     best = choose(rows, args.target_fps)
     if best is None:
         fastest = max((r for r in rows if r["status"] == "ok"), key=lambda r: r["pipeline_ms"]["fps"], default=None)
         got = f"{fastest['pipeline_ms']['fps']:.0f} fps at best" if fastest else "no setting ran"
         raise EdgeSegError(f"no setting reaches {args.target_fps:g} fps on this device ({got}); "
                            "lower --target-fps or --sizes")
-    path = save_profile(best, args.target_fps, fingerprint(), Path(args.profile) if args.profile else None)
-    print(f"fastest setting meeting {args.target_fps:g} fps: {best['provider']} {best['precision']} "
-          f"{best['threads']} threads ({best['pipeline_ms']['fps']:.0f} fps at {best['size']}); saved to {path}")
+    path = save_profile(best, args.target_fps, fp, Path(args.profile) if args.profile else None)
+
+    def name(r):
+        return f"{r['provider']} {r['precision']} {r['threads']} thread{'s' if r['threads'] != 1 else ''}"
+    tie = tied(rows, args.target_fps)
+    if len(tie) > 1:
+        listed = "; ".join(f"{name(r)} {r['pipeline_ms']['fps']:.0f} fps at {r['size']}" for r in tie[:5])
+        print(f"{len(tie)} settings meeting {args.target_fps:g} fps tie within {TIE:.0%} of the fastest (noise on "
+              f"this machine): {listed}. Chose the simplest (fp32 first, then fewer threads)")
+    print(f"{'chosen' if len(tie) > 1 else 'fastest'} setting meeting {args.target_fps:g} fps: {name(best)} "
+          f"({best['pipeline_ms']['fps']:.0f} fps at {best['size']}); saved to {path}")
     return 0
 
 
@@ -244,17 +302,17 @@ def cmd_train(args) -> int:
         import torch  # noqa: F401
     except ImportError:
         raise EdgeSegError("training needs PyTorch: pip install 'edgeseg[train]' (see README for the CPU build)") from None
-    from .train.config import load_config
+    from .train.config import config_from_dict, load_config
     from .train.loop import require_data, train
     cfg = load_config(args.config)
-    if args.data:
-        cfg.data = args.data
-    if args.epochs:
-        cfg.epochs = args.epochs
-    if args.batch_size:
-        cfg.batch_size = args.batch_size
-    if args.samples_per_epoch:
-        cfg.samples_per_epoch = args.samples_per_epoch
+    overrides = {k: v for k, v in (("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
+                                   ("samples_per_epoch", args.samples_per_epoch)) if v is not None}
+    if overrides:               # the same checks as the config file's
+        try:
+            cfg = config_from_dict({**cfg.to_dict(), **overrides})
+        except ConfigError as exc:
+            flags = " ".join(f"--{k.replace('_', '-')} {' '.join(v) if k == 'data' else v}" for k, v in overrides.items())
+            raise ConfigError(f"{flags}: {exc}") from None
     require_data(cfg.data)
     summary = train(cfg, args.out, resume=args.resume)
     print(json.dumps(summary, indent=1))
@@ -276,8 +334,9 @@ def cmd_web(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edgeseg", description="On-device portrait segmentation.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--version", action="version", version=version_text())
+    p.add_argument("--debug", action="store_true", help="show tracebacks, and OpenCV's and FFmpeg's own log lines")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug-level log messages")
     sub = p.add_subparsers(dest="command", required=True)
 
     sp = sub.add_parser("process", help="image or video files, folders or globs -> blurred/replaced/mask/cutout output")
@@ -317,9 +376,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(sp)
     sp.set_defaults(func=cmd_eval)
 
-    sp = sub.add_parser("info", help="print a model's metadata")
-    sp.add_argument("model")
+    sp = sub.add_parser("info", help="print a model's inputs, outputs and metadata (JSON)")
+    sp.add_argument("model", nargs="?", help="an .onnx file (default: the bundled model)")
     sp.set_defaults(func=cmd_info)
+
+    sp = sub.add_parser("doctor", help="what this machine can run: onnxruntime, providers, GPU libraries, cameras")
+    sp.add_argument("--provider", help="comma-separated providers that must run (cpu, cuda, tensorrt): exit 1 "
+                                       "if one cannot")
+    sp.add_argument("--model", help="an .onnx model to try (default: the bundled model)")
+    sp.add_argument("--json", action="store_true", help="print JSON instead of text")
+    sp.set_defaults(func=cmd_doctor)
 
     for name, helptext in (("bench", "latency per provider, precision, size and threads"),
                            ("tune", "save the fastest setting meeting --target-fps as a profile")):
@@ -360,10 +426,45 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def quiet_native_logs(debug: bool) -> None:
+    """OpenCV's and FFmpeg's own log lines ([ WARN:0@…], [tcp @ …]) stay off unless --debug.
+
+    A variable the user set (OPENCV_LOG_LEVEL, OPENCV_FFMPEG_LOGLEVEL) wins. PyAV keeps FFmpeg's log
+    off by default; with --debug it forwards warnings to Python logging.
+    """
+    import os
+    if debug:
+        if importlib.util.find_spec("av") is not None:
+            import av.logging
+            av.logging.set_level(av.logging.WARNING)
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")      # AV_LOG_QUIET for OpenCV's FFmpeg backend
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        os.environ["OPENCV_LOG_LEVEL"] = "SILENT"               # for a cv2 imported later
+        if "cv2" in sys.modules:
+            import cv2
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+def version_text() -> str:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+    from . import __version__
+    ort = "not installed"
+    for name in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            ort = f"{name} {version(name)}"
+            break
+        except PackageNotFoundError:
+            pass
+    return f"edgeseg {__version__} ({ort}, Python {platform.python_version()})"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(message)s" if args.debug else "%(message)s")
+    quiet_native_logs(args.debug)
     try:
         return args.func(args)
     except EdgeSegError as exc:

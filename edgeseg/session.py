@@ -16,11 +16,19 @@ PROVIDER_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"
                   "tensorrt": "TensorrtExecutionProvider"}
 PROVIDER_CHOICES = ("auto",) + tuple(PROVIDER_NAMES)
 AUTO_ORDER = ("tensorrt", "cuda", "cpu")
-INSTALL_HINT = {
-    "cuda": "install the GPU build: pip uninstall onnxruntime && pip install 'edgeseg[gpu]' "
-            "(onnxruntime-gpu needs the CUDA and cuDNN libraries of its release)",
-    "tensorrt": "install onnxruntime-gpu ('edgeseg[gpu]') and the TensorRT libraries, and put them on LD_LIBRARY_PATH",
-}
+
+
+def install_hint(provider: str) -> str:
+    """How to get a GPU provider ('' for the CPU, which every build has)."""
+    from .install import pip_install
+    if provider == "cuda":
+        return (f"install the GPU build: pip uninstall onnxruntime && {pip_install('gpu')} (onnxruntime-gpu needs "
+                "the CUDA and cuDNN libraries of its release; `edgeseg doctor` says which are missing)")
+    if provider == "tensorrt":
+        return (f"install onnxruntime-gpu ({pip_install('gpu')}) and the TensorRT libraries, and put them on "
+                "LD_LIBRARY_PATH (`edgeseg doctor` says which are missing)")
+    return ""
+
 
 MAX_THREADS = 256          # more ONNX Runtime threads than this is a typo, and creating them can hang
 FLOAT_INPUTS = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
@@ -60,7 +68,7 @@ def resolve_providers(requested: str, available: list[str]) -> list[str]:
     name = PROVIDER_NAMES[requested]
     if name not in available:
         raise ProviderError(f"provider {requested!r} was requested but this onnxruntime has only "
-                            f"{', '.join(available)}; {INSTALL_HINT.get(requested, '')}".rstrip("; "))
+                            f"{', '.join(available)}; {install_hint(requested)}".rstrip("; "))
     return [name] if requested == "cpu" else [name, "CPUExecutionProvider"]
 
 
@@ -138,7 +146,7 @@ class Session:
         except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/InvalidGraph types
             msg = str(exc).splitlines()[0][:300]
             if "provider" in msg.lower() and provider != "auto":
-                raise ProviderError(f"provider {provider!r} failed to start: {msg}; {INSTALL_HINT.get(provider, '')}") from None
+                raise ProviderError(f"provider {provider!r} failed to start: {msg}; {install_hint(provider)}") from None
             raise ModelError(f"cannot load {self.path}: it is not a valid ONNX model (corrupt or truncated?). "
                              f"ONNX Runtime said: {msg}. Re-export it or re-download it") from None
         self.providers = list(self._sess.get_providers())
@@ -172,7 +180,7 @@ class Session:
         if self.requested != "auto":
             raise ProviderError(f"provider {self.requested!r} was requested but ONNX Runtime fell back to "
                                 f"{short_name(got)} (its libraries failed to load); "
-                                f"{INSTALL_HINT.get(self.requested, '')}")
+                                f"{install_hint(self.requested)}")
         log.warning("FALLBACK: asked ONNX Runtime for %s, it gave %s. Inference runs on %s; see the log above "
                     "for the missing library, or pass --provider cpu to silence this",
                     short_name(asked[0]), short_name(got), short_name(got))
