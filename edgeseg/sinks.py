@@ -144,6 +144,8 @@ class VideoFileSink:
                 self._add_audio(ain)
             self.out.start_encoding()
         except Exception as exc:
+            if hasattr(self, "file"):
+                self.file.close()
             raise self.atomic.failed("at the start (encoder " + spec.encoder + ")", exc) from None
 
     def _add_audio(self, ain) -> None:

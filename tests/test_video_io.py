@@ -42,6 +42,7 @@ def talk_clip(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_talk_1_becomes_h264_yuv420p_with_audio_and_the_same_frames_and_fps(tmp_path):
     src = shared_or_skip("videos", "talk_1.mp4")
     out = tmp_path / "out.mp4"
