@@ -180,7 +180,11 @@ async function main() {
   }
 
   const free = params.get('loop') === 'free';
-  const nextFrame = () => new Promise((resolve) => (free ? setTimeout(resolve, 0) : video.requestVideoFrameCallback(resolve)));
+  // free: yield to the event loop through a message (a chain of setTimeout(0) is clamped to 4 ms)
+  const channel = new MessageChannel();
+  const nextFrame = () => new Promise((resolve) => {
+    if (free) { channel.port1.onmessage = resolve; channel.port2.postMessage(0); } else video.requestVideoFrameCallback(resolve);
+  });
   setInterval(() => renderReadout(stats, info), 250);
   hook.state = 'running';
   setStatus(`running on ${backend}`);
