@@ -92,3 +92,50 @@ def test_cuda_provider_segments_when_present():
     with Segmenter(SegmenterOptions(provider="cuda")) as seg:
         assert seg.provider == "cuda"
         assert seg.segment(np.zeros((360, 640, 3), np.uint8)).mask.shape == (360, 640)
+
+
+def ranked(*specs):
+    """Rows from (precision, threads, fps) triples."""
+    return [{"status": "ok", "provider": "cpu", "precision": p, "threads": n, "size": "1280x720",
+             "pipeline_ms": {"fps": f, "median": 1000 / f}} for p, n, f in specs]
+
+
+def test_settings_that_tie_within_noise_give_the_simpler_one():
+    from edgeseg.tune import tied
+    rows = ranked(("int8", 2, 100.0), ("fp16", 1, 99.0), ("fp32", 2, 97.0), ("fp32", 1, 96.5), ("fp32", 1, 60.0))
+    assert len(tied(rows, 30)) == 4
+    assert (choose(rows, 30)["precision"], choose(rows, 30)["threads"]) == ("fp32", 1)
+
+
+def test_a_clear_winner_is_chosen_however_complex():
+    rows = ranked(("int8", 2, 150.0), ("fp32", 1, 100.0))
+    assert choose(rows, 30)["precision"] == "int8"
+
+
+def test_a_busy_machine_is_warned_about(monkeypatch):
+    from edgeseg.bench import load_warning
+    monkeypatch.setattr("os.getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert "load average is 9.0 on 2 cores" in load_warning()
+    monkeypatch.setattr("os.getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert load_warning() is None
+
+
+def test_rows_with_a_wide_spread_are_flagged_and_named():
+    from edgeseg.bench import format_row, spread_warning
+    row = bench_case(BenchCase("fp32", "cpu", 1, (320, 180)), None, 0.05)
+    assert row["noisy"] == any(t["p90"] > 1.5 * t["median"] for t in (row["model_ms"], row["pipeline_ms"]))
+    noisy = {**row, "noisy": True}
+    assert "(noisy)" in format_row(noisy) and "cpu fp32 1t 320x180" in spread_warning([noisy])
+    assert spread_warning([{**row, "noisy": False}]) is None
+
+
+def test_only_providers_that_run_get_rows_and_the_rest_one_line(monkeypatch):
+    from edgeseg.bench import run_matrix
+    monkeypatch.setattr("edgeseg.bench.available_providers", lambda: ["CPUExecutionProvider"])
+    lines = []
+    rows = run_matrix(None, ["fp32"], ["cpu", "cuda", "tensorrt"], [(320, 180)], [1], 0.05, log=lines.append,
+                      only_available=True)
+    assert [r["provider"] for r in rows] == ["cpu"]
+    assert lines[0].startswith("not measured: cuda, tensorrt") and "onnxruntime-gpu" in lines[0]
+    assert len(lines) == 2

@@ -99,3 +99,10 @@ def test_a_model_with_the_wrong_output_shape_is_refused(tmp_path):
     path = make_redness_model(tmp_path / "three.onnx", ModelMeta().to_json(), out_channels=3)
     with pytest.raises(ModelError, match="output"):
         Session(path, "cpu")
+
+
+def test_the_session_exposes_its_input_and_output_names_and_shapes(redness_model):
+    sess = Session(redness_model, "cpu")
+    assert (sess.input.name, sess.input.shape, sess.input.type) == ("image", (1, 3, "height", "width"), "tensor(float)")
+    assert (sess.output.name, sess.output.shape) == ("mask", (1, 1, "height", "width"))
+    assert (sess.input_name, sess.output_name) == ("image", "mask")
