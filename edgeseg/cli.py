@@ -29,8 +29,10 @@ def parse_hw(text: str, flag: str = "--input-size") -> tuple[int, int]:
 def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", help="an .onnx model (default: the bundled model)")
-    g.add_argument("--precision", choices=("fp32", "fp16", "int8"), help="variant (default: the fastest here)")
-    g.add_argument("--provider", choices=("auto", "cpu", "cuda", "tensorrt"), help="default: auto")
+    g.add_argument("--precision", choices=("fp32", "fp16", "int8"),
+                   help="variant (default: the tuned profile's, else fp32 on the CPU and fp16 on a GPU)")
+    g.add_argument("--provider", choices=("auto", "cpu", "cuda", "tensorrt"),
+                   help="default: the tuned profile's, else auto (TensorRT, then CUDA, then the CPU, as installed)")
     g.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: the tuned profile's, "
                                                "else 1 on CPU, the fastest for this small a model, and the "
                                                "provider's own default on a GPU)")
@@ -368,11 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_live)
 
     sp = sub.add_parser("eval", help="accuracy on images/ + masks/")
-    sp.add_argument("--images", required=True)
-    sp.add_argument("--masks", required=True)
+    sp.add_argument("--images", required=True, help="folder of images")
+    sp.add_argument("--masks", required=True, help="folder of 0/255 masks with the images' file stems")
     sp.add_argument("--json", help="also write the summary JSON here")
     sp.add_argument("--per-image", help="write per-image scores to this CSV")
-    sp.add_argument("--limit", type=int, default=0)
+    sp.add_argument("--limit", type=int, default=0, help="score only the first N pairs (0: all)")
     add_model_args(sp)
     sp.set_defaults(func=cmd_eval)
 
@@ -391,20 +393,24 @@ def build_parser() -> argparse.ArgumentParser:
                            ("tune", "save the fastest setting meeting --target-fps as a profile")):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("--model", help="an .onnx model (default: the bundled model)")
-        sp.add_argument("--precision", default="fp32,fp16,int8")
-        sp.add_argument("--provider", default="cpu,cuda,tensorrt")
-        sp.add_argument("--sizes", default="640x360,1280x720,1920x1080")
-        sp.add_argument("--threads", default="1,2")
+        sp.add_argument("--precision", default="fp32,fp16,int8", help="comma-separated variants")
+        sp.add_argument("--provider", default="cpu,cuda,tensorrt",
+                        help="comma-separated; those this onnxruntime lacks get one line, not rows")
+        sp.add_argument("--sizes", default="640x360,1280x720,1920x1080", help="comma-separated frame sizes WxH")
+        sp.add_argument("--threads", default="1,2", help="comma-separated ONNX Runtime thread counts")
         sp.add_argument("--seconds", type=float, default=1.0, help="measuring time per row (after warm-up)")
         sp.add_argument("--spinning", action="store_true",
                         help="let ORT threads spin (its default; faster model-only, but starves OpenCV in a pipeline)")
         if name == "bench":
-            sp.add_argument("--json")
-            sp.add_argument("--markdown")
+            sp.add_argument("--json", help="also write the device and all rows as JSON here")
+            sp.add_argument("--markdown", help="also write the rows as a Markdown table here")
             sp.set_defaults(func=cmd_bench)
         else:
-            sp.add_argument("--target-fps", type=float, default=30.0)
-            sp.add_argument("--profile", help="where to save (default: ~/.config/edgeseg/profile.json)")
+            sp.add_argument("--target-fps", type=float, default=30.0,
+                            help="the pipeline frame rate to meet; among settings within 5%% of the fastest, "
+                                 "the simplest wins (fp32, then fewer threads)")
+            sp.add_argument("--profile", help="where to save (default: $EDGESEG_PROFILE, else "
+                                              "~/.config/edgeseg/profile.json, which process/live/eval read)")
             sp.set_defaults(func=cmd_tune)
 
     sp = sub.add_parser("web", help="serve the browser page (web/dist) and a model on localhost")
