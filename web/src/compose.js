@@ -1,6 +1,7 @@
 // Compositing as edgeseg/compose.py and pipeline.py do it: the halo-free blur (background blurred
 // with the person weighted out and renormalised, at reduced size), then frame·a + background·(1 − a),
-// with the mask and the background scaled up bilinearly by the canvas (GPU-backed canvas 2D).
+// with the mask and the background scaled up bilinearly: by the texture units in one WebGL2 pass
+// (GlCompositor), or by canvas 2D drawImage where WebGL2 is missing (CanvasCompositor).
 import { gaussianBlur, image, pyRound, resizeFast, resizeLinear } from './imaging.js';
 
 export const COMPOSE_DEFAULTS = { effect: 'blur', blurStrength: 12, featherPx: 4, blurSize: 320 };
