@@ -316,7 +316,16 @@ def cmd_train(args) -> int:
             flags = " ".join(f"--{k.replace('_', '-')} {' '.join(v) if k == 'data' else v}" for k, v in overrides.items())
             raise ConfigError(f"{flags}: {exc}") from None
     require_data(cfg.data)
+    from .train.distributed import launch, under_torchrun
+    if args.nproc < 1 or (args.nproc > 1 and under_torchrun()):
+        raise ConfigError(f"--nproc {args.nproc}: give the number of processes (≥ 1) to start on this machine; "
+                          "under torchrun leave it out (torchrun's --nproc_per_node sets it)")
+    if args.nproc > 1:         # the processes' rank 0 prints the summary below
+        launch(cfg, args.out, args.resume, args.nproc)
+        return 0
     summary = train(cfg, args.out, resume=args.resume)
+    if summary is None:        # a torchrun process other than rank 0: rank 0 reports
+        return 0
     print(json.dumps(summary, indent=1))
     print(f"\nnext: python -m export {Path(args.out) / 'best.pt'} --out {Path(args.out) / 'export'} "
           f"--precision fp32,fp16,int8 --val DIR --calib DIR")
@@ -427,7 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--epochs", type=int)
     sp.add_argument("--batch-size", type=int)
     sp.add_argument("--samples-per-epoch", type=int)
-    sp.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    sp.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (also with another --nproc)")
+    sp.add_argument("--nproc", type=int, default=1,
+                    help="train in N processes on this machine (DDP through torchrun: one GPU each, or gloo "
+                         "on the CPU); the config's batch_size stays the global batch")
     sp.set_defaults(func=cmd_train)
     return p
 

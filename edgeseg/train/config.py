@@ -5,10 +5,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, choices_error
 from .augment import AugmentConfig
 
 
+DEVICES = ("auto", "cpu", "cuda")
 BEST_METRICS = ("val_person_iou", "val_miou", "val_boundary_f", "val_portrait_iou", "val_portrait_boundary_f",
                 "val_mean", "epoch")
 
@@ -44,7 +45,13 @@ class TrainConfig:
     ema_decay: float = 0.0            # > 0: validate and save an exponential moving average of the weights
     seed: int = 0
     workers: int = 1
-    threads: int = 0                  # torch threads; 0 = all cores
+    threads: int = 0                  # torch threads per process; 0: all cores, or cores // processes on a machine
+    # several processes (torchrun, `edgeseg train --nproc N`): batch_size is the global batch, see the README
+    device: str = "auto"              # "auto": one GPU per process where CUDA is available, else the CPU
+    sync_bn: bool = False             # BatchNorm statistics over the global batch (SyncBatchNorm; GPUs only)
+    bf16: bool = False                # bfloat16 autocast for the forward pass (fast on GPUs)
+    seed_per_sample: bool = False     # seed each sample by (seed, epoch, index): the same samples for any N;
+                                      # always on with several processes or loader workers
     max_val_images: int = 0           # 0 = all
     best_metric: str = "val_person_iou"   # what best.pt maximises; "epoch": the latest epoch is best
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -91,6 +98,8 @@ def config_from_dict(values: dict) -> TrainConfig:
     for h, w in cfg.canvases + [cfg.input_hw]:
         if h % 16 or w % 16:
             raise ConfigError(f"canvas {h}x{w}: height and width must be multiples of 16 (the model's stride)")
+    if cfg.device not in DEVICES:
+        raise choices_error("device", cfg.device, DEVICES)
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise ConfigError(f"ema_decay {cfg.ema_decay} must be in [0, 1) (0 turns the weight average off; 0.998 is typical)")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.samples_per_epoch < cfg.batch_size:

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from .data import Pair, portrait_crop
+from .validation import predict_torch
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
@@ -32,7 +33,6 @@ def plot_curves(history: list[dict], path: Path) -> None:
 
 def sample_grid(model, val: list[Pair], cfg, path: Path, n: int = 8, tile_h: int = 200) -> None:
     """Rows of (photo with mask overlay, head-and-shoulders crop with overlay) for n validation pairs."""
-    from .loop import predict_torch
     tiles = []
     for pair in val[:: max(1, len(val) // n)][:n]:
         row = []

@@ -1,0 +1,50 @@
+"""Scoring a torch model during training, through the runtime's letterbox and crop."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from ..metrics import mean_scores, score_mask
+from ..preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_tensor
+from .config import TrainConfig
+from .data import Pair, portrait_crop
+
+
+@torch.no_grad()
+def predict_torch(model: torch.nn.Module, image_bgr: np.ndarray, base_hw: tuple[int, int], adaptive: bool) -> np.ndarray:
+    """Person probability at the image's resolution, through the runtime's letterbox (on the model's device)."""
+    lb = letterbox_geometry(image_bgr.shape[:2], choose_canvas(image_bgr.shape[:2], base_hw, adaptive))
+    x = to_tensor(letterbox_image(image_bgr, lb), "RGB", "NCHW", (0.0,) * 3, (1.0,) * 3)
+    device = next(model.parameters()).device
+    prob = model(torch.from_numpy(x).to(device))[0, 0].float().cpu().numpy()
+    prob = prob[lb.top:lb.top + lb.height, lb.left:lb.left + lb.width]
+    return cv2.resize(prob, (image_bgr.shape[1], image_bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _score_set(model: torch.nn.Module, pairs: list[Pair], cfg: TrainConfig) -> dict[str, float]:
+    base, adaptive = tuple(cfg.input_hw), cfg.adaptive_canvas
+    return mean_scores([score_mask(predict_torch(model, p.image, base, adaptive), p.mask > 127) for p in pairs])
+
+
+def validate(model: torch.nn.Module, val: list[Pair], cfg: TrainConfig,
+             others: dict[str, list[Pair]] | None = None) -> dict[str, float]:
+    """Scores on the held-back split of the first data folder (whole photos and head-and-shoulders
+    crops of them), then on each set in `others` ({key prefix: pairs}: the other folders' validation
+    splits and the monitor sets), and `val_mean`, the mean of every person IoU and boundary F."""
+    model.eval()
+    scores: dict[str, float] = {}
+    if val:
+        f = _score_set(model, val, cfg)
+        crops = [Pair(p.name, *portrait_crop(p), bbox=p.bbox) for p in val]
+        p = _score_set(model, crops, cfg)
+        scores = {"val_person_iou": f["person_iou"], "val_miou": f["miou"], "val_boundary_f": f["boundary_f"],
+                  "val_portrait_iou": p["person_iou"], "val_portrait_boundary_f": p["boundary_f"]}
+    for prefix, pairs in (others or {}).items():
+        if pairs:
+            s = _score_set(model, pairs, cfg)
+            scores.update({f"{prefix}_iou": s["person_iou"], f"{prefix}_boundary_f": s["boundary_f"]})
+    means = [v for k, v in scores.items() if k.endswith(("_iou", "_boundary_f")) and k != "val_miou"]
+    if means and others:
+        scores["val_mean"] = float(np.mean(means))
+    return scores
