@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import urllib.request
 import shutil
 import statistics
@@ -27,7 +28,9 @@ import pytest
 
 from edgeseg import Pipeline, PipelineOptions, Segmenter, SegmenterOptions
 from edgeseg.errors import ConfigError
-from edgeseg.models import DEFAULT_MODEL
+from edgeseg.models import DEFAULT_MODEL, list_models
+from edgeseg.preprocess import choose_canvas, letterbox_geometry
+from edgeseg.session import Session
 from edgeseg.sources import DemoSource
 from edgeseg.web import DIST, make_server, serve_in_thread, url_of
 
@@ -180,6 +183,39 @@ def test_server_isolates_the_page_and_serves_the_bundled_model(tmp_path):
 def test_server_without_a_built_page_says_how_to_build_it(tmp_path):
     with pytest.raises(ConfigError, match="npm run build"):
         make_server(tmp_path / "nowhere", port=0)
+
+
+NODE_PORT = """
+import { readFileSync } from 'node:fs';
+import { readMeta } from './web/src/meta.js';
+import { chooseCanvas, letterboxGeometry } from './web/src/segment.js';
+const { models, frames, base } = JSON.parse(readFileSync(0, 'utf8'));
+const canvases = frames.map((hw) => chooseCanvas(hw, base, true, 16));
+console.log(JSON.stringify({
+  meta: Object.fromEntries(models.map((m) => [m, readMeta(readFileSync(m))])),
+  canvases, letterboxes: frames.map((hw, i) => letterboxGeometry(hw, canvases[i])),
+}));
+"""
+
+
+def test_page_reads_the_metadata_and_picks_the_canvas_as_python_does():
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("no Node.js (the page's modules run in it)")
+    models = [str(p) for p in list_models()]
+    frames = [[h, w] for h in (90, 144, 240, 360, 479, 540, 720, 1080, 1920) for w in (97, 256, 480, 640, 768, 1280, 1919)]
+    base = list(Session(DEFAULT_MODEL, "cpu").meta.input_hw)
+    job = {"models": models, "frames": frames, "base": base}
+    res = subprocess.run([node, "--input-type=module", "-e", NODE_PORT], input=json.dumps(job), cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    for m in models:
+        assert got["meta"][m] == json.loads(Session(m, "cpu").meta.to_json()), m
+    for hw, canvas, lb in zip(frames, got["canvases"], got["letterboxes"]):
+        assert tuple(canvas) == choose_canvas(tuple(hw), tuple(base), True, 16), hw
+        py = letterbox_geometry(tuple(hw), tuple(canvas))
+        assert (lb["top"], lb["left"], lb["height"], lb["width"]) == (py.top, py.left, py.height, py.width), hw
 
 
 @pytest.mark.slow
