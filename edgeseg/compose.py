@@ -1,10 +1,21 @@
 """Pure cv2 compositing: halo-free background blur, replacement, blending. uint8 in, uint8 out."""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from .preprocess import resize_fast
+
+TILE_PX = (16, 128)   # tile (w, h) in frame pixels, about: smaller tiles blend fewer pixels but cost more calls
+BACKGROUND, EDGE, PERSON = 0, 1, 2
+MAX_GRID_DENOMINATOR = 16
+SNAP = 2              # alpha within this of 0 (255) counts as background (person): the output moves ≤ 2 levels
+# Tiles pay from this frame/alpha area ratio up: below it (720p and under for a 480 px working size) the
+# tile bookkeeping and the per-tile calls cost more than the blending they save (benchmarks.e2e, README)
+BAND_MIN_UPSCALE = 12
 
 
 def cover_resize(image: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
@@ -43,8 +54,13 @@ class Compositor:
         small: the frame at reduced size (uint8 BGR); alpha_small: float32 person alpha of the
         same size; sigma: blur in pixels of `small`.
         """
-        sh, sw = alpha_small.shape
         h, w = out_hw
+        bg_small = self.halo_free_blur(small, alpha_small, sigma)
+        return cv2.resize(bg_small, (w, h), dst=self._buf("bg", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
+
+    def halo_free_blur(self, small: np.ndarray, alpha_small: np.ndarray, sigma: float) -> np.ndarray:
+        """The blurred background at the size of `small` (see `blurred_background`)."""
+        sh, sw = alpha_small.shape
         weight = self._buf("weight", (sh, sw), np.float32)
         np.subtract(1.0, alpha_small, out=weight)       # numpy: cv2 reads a scalar as an array for N×1 inputs
         np.maximum(weight, 1e-3, out=weight)
@@ -55,8 +71,7 @@ class Compositor:
         den = cv2.GaussianBlur(weight, (0, 0), sigma, dst=self._buf("den", (sh, sw), np.float32))
         cv2.merge([den, den, den], dst=w3)
         cv2.divide(smallf, w3, dst=smallf)
-        bg_small = cv2.convertScaleAbs(smallf, dst=self._buf("bg_small", (sh, sw, 3)))
-        return cv2.resize(bg_small, (w, h), dst=self._buf("bg", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
+        return cv2.convertScaleAbs(smallf, dst=self._buf("bg_small", (sh, sw, 3)))
 
     def blur_behind(self, frame: np.ndarray, mask: np.ndarray, strength: float, blur_size: int = 320,
                     small_src: np.ndarray | None = None) -> np.ndarray:
@@ -68,13 +83,21 @@ class Compositor:
         re-reading the full frame when it is at least that large.
         """
         h, w = frame.shape[:2]
+        bg_small = self.blur_behind_small(frame, mask, strength, blur_size, small_src)
+        return cv2.resize(bg_small, (w, h), dst=self._buf("bg", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
+
+    def blur_behind_small(self, frame: np.ndarray, mask: np.ndarray, strength: float, blur_size: int = 320,
+                          small_src: np.ndarray | None = None) -> np.ndarray:
+        """`blur_behind` before its upscale: the blurred background at the blur's own size, for
+        `composite` to upscale straight into the output."""
+        h, w = frame.shape[:2]
         long_side = min(blur_size, max(h, w), max(48, round(2.0 * 1280 / max(strength, 1e-3))))
         s = long_side / max(h, w)
         size = (max(1, round(w * s)), max(1, round(h * s)))
         src = small_src if small_src is not None and small_src.shape[1] >= size[0] else frame
         small = resize_fast(src, size)
         alpha = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
-        return self.blurred_background(small, alpha, strength * max(size) / 1280.0, (h, w))
+        return self.halo_free_blur(small, alpha, strength * max(size) / 1280.0)
 
     def blend(self, frame: np.ndarray, background: np.ndarray, alpha_u8: np.ndarray,
               out: np.ndarray | None = None) -> np.ndarray:
@@ -95,6 +118,161 @@ class Compositor:
         cv2.bitwise_not(a3, dst=a3)
         cv2.multiply(bg, a3, dst=bg, scale=1 / 255.0)
         return cv2.add(out, bg, dst=out)
+
+    def composite(self, frame: np.ndarray, alpha_small: np.ndarray, background: np.ndarray,
+                  out: np.ndarray | None = None, tile_px: int | tuple[int, int] = TILE_PX) -> np.ndarray:
+        """out = frame·a + background·(1 − a), a = alpha_small upscaled bilinearly to the frame, / 255.
+
+        The same pixels (within SNAP = 2 levels) as upscaling alpha (and a small background) to the
+        frame and calling `blend`, with less full-resolution work: the background goes into `out`
+        in one pass; then, where the frame is at least BAND_MIN_UPSCALE times the alpha's area, tiles
+        whose alpha is ≥ 253 throughout are copied from the frame and only tiles of the edge band
+        (2 < a < 253 somewhere) are blended, their alpha upscaled exactly tile row by tile row.
+        Smaller upscales blend the whole frame (the tiles would cost more than they save).
+
+        frame: H×W×3 uint8; alpha_small: uint8 alpha at any size up to the frame's (the working
+        resolution); background: H×W×3 uint8, or a smaller image that is upscaled bilinearly.
+        """
+        h, w = frame.shape[:2]
+        if out is None:
+            out = self._buf("out", (h, w, 3))
+        if background.shape[:2] == (h, w):
+            np.copyto(out, background)
+        else:
+            cv2.resize(background, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
+        sh, sw = alpha_small.shape
+        grid = band_grid((h, w), (sh, sw), tile_px) if h * w >= BAND_MIN_UPSCALE * sh * sw else None
+        tmp = self._buf("tile_f", (h, w, 3))
+        if grid is None:                                # small upscale or no exact grid: blend the whole frame
+            alpha = cv2.resize(alpha_small, (w, h), dst=self._buf("alpha", (h, w)), interpolation=cv2.INTER_LINEAR)
+            _blend_over(out, frame, cv2.merge([alpha, alpha, alpha], dst=self._buf("a3", (h, w, 3))), tmp)
+            return out
+        scratch, a3 = self._buf("tile_up", (h, w)), self._buf("a3", (h, w, 3))
+        for kind, small_rect, (y0, y1, x0, x1) in band_runs(alpha_small, grid):
+            if kind == PERSON:
+                out[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
+            else:
+                ta = upscale_rect(alpha_small, grid, small_rect, None, scratch)
+                ta3 = cv2.merge([ta, ta, ta], dst=a3[:y1 - y0, :x1 - x0])
+                _blend_over(out[y0:y1, x0:x1], frame[y0:y1, x0:x1], ta3, tmp[:y1 - y0, :x1 - x0])
+        return out
+
+
+def _blend_over(out: np.ndarray, frame: np.ndarray, a3: np.ndarray, tmp: np.ndarray) -> None:
+    """out = frame·a + out·(1 − a) in place, a = a3 / 255 (3-channel uint8, overwritten); the same
+    rounding as `Compositor.blend`."""
+    cv2.multiply(frame, a3, dst=tmp, scale=1 / 255.0)
+    cv2.bitwise_not(a3, dst=a3)
+    cv2.multiply(out, a3, dst=out, scale=1 / 255.0)
+    cv2.add(out, tmp, dst=out)
+
+
+# --------------------------------------------------------------------------- the edge band
+
+
+
+@dataclass(frozen=True)
+class BandGrid:
+    """Tiles where a bilinear upscale from the small size to the frame can be cut exactly.
+
+    Frame/small is px/qx across (py/qy down) in lowest terms; a tile is tw×th small pixels, both
+    multiples of qx (qy), so its corners land on whole frame pixels.
+    """
+    frame_hw: tuple[int, int]
+    small_hw: tuple[int, int]
+    px: int
+    qx: int
+    py: int
+    qy: int
+    tw: int
+    th: int
+
+
+def band_grid(frame_hw: tuple[int, int], small_hw: tuple[int, int],
+              tile_px: int | tuple[int, int] = TILE_PX) -> BandGrid | None:
+    """The tile grid for an upscale from small_hw to frame_hw, or None when the ratio is too ragged
+    (a denominator above 16, as for 1366 -> 480) or the small image is not smaller."""
+    (h, w), (sh, sw) = frame_hw, small_hw[:2]
+    if sh > h or sw > w or sh < 1 or sw < 1:
+        return None
+    gx, gy = math.gcd(w, sw), math.gcd(h, sh)
+    px, qx, py, qy = w // gx, sw // gx, h // gy, sh // gy
+    if max(qx, qy) > MAX_GRID_DENOMINATOR:
+        return None
+    tile_w, tile_h = (tile_px, tile_px) if isinstance(tile_px, int) else tile_px
+    tw = qx * max(1, round(tile_w / px))
+    th = qy * max(1, round(tile_h / py))
+    return BandGrid((h, w), (sh, sw), px, qx, py, qy, tw, th)
+
+
+def tile_kinds(alpha_small: np.ndarray, grid: BandGrid, snap: int = SNAP) -> np.ndarray:
+    """Per tile: BACKGROUND where every upscaled alpha is at most `snap`, PERSON where every one is
+    at least 255 − snap, else EDGE. Taking such a tile from the background (or the frame) moves a
+    pixel by at most `snap` levels from the blend.
+
+    A bilinear upscale reads at most one small pixel beyond a tile: the max and min run over the
+    tile grown by one pixel (one dilate and one erode with a tile-sized kernel, sampled per tile).
+    """
+    kernel = np.ones((grid.th + 2, grid.tw + 2), np.uint8)
+    hi = cv2.dilate(alpha_small, kernel, anchor=(1, 1), borderType=cv2.BORDER_REPLICATE)[::grid.th, ::grid.tw]
+    lo = cv2.erode(alpha_small, kernel, anchor=(1, 1), borderType=cv2.BORDER_REPLICATE)[::grid.th, ::grid.tw]
+    kinds = np.full(hi.shape, EDGE, np.uint8)
+    kinds[hi <= snap] = BACKGROUND
+    kinds[lo >= 255 - snap] = PERSON
+    return kinds
+
+
+def band_runs(alpha_small: np.ndarray, grid: BandGrid):
+    """Yield (kind, small rect, frame rect) for the PERSON and EDGE runs of each tile row, background
+    left out; rects are (y0, y1, x0, x1). A short run between two edge runs joins them (one blend
+    costs less than three calls)."""
+    sh, sw = grid.small_hw
+    h, w = grid.frame_hw
+    kinds = tile_kinds(alpha_small, grid)
+    for ty, row in enumerate(kinds):
+        sy0, sy1 = ty * grid.th, min(sh, (ty + 1) * grid.th)
+        y0, y1 = sy0 * grid.py // grid.qy, min(h, sy1 * grid.py // grid.qy)
+        cuts = np.flatnonzero(row[1:] != row[:-1]) + 1
+        starts = [0, *cuts.tolist()]
+        ends = [*cuts.tolist(), len(row)]
+        runs = [[int(row[s]), s, e] for s, e in zip(starts, ends)]
+        merged: list[list[int]] = []
+        for i, run in enumerate(runs):
+            if (merged and merged[-1][0] == EDGE and i + 1 < len(runs) and runs[i + 1][0] == EDGE
+                    and run[2] - run[1] <= 1):
+                merged[-1][2] = run[2]                  # absorb a one-tile gap into the edge run before
+            elif merged and merged[-1][0] == EDGE and run[0] == EDGE:
+                merged[-1][2] = run[2]
+            else:
+                merged.append(run)
+        for kind, t0, t1 in merged:
+            if kind == BACKGROUND:
+                continue
+            sx0, sx1 = t0 * grid.tw, min(sw, t1 * grid.tw)
+            x0, x1 = sx0 * grid.px // grid.qx, min(w, sx1 * grid.px // grid.qx)
+            yield kind, (sy0, sy1, sx0, sx1), (y0, y1, x0, x1)
+
+
+def upscale_rect(small: np.ndarray, grid: BandGrid, rect: tuple[int, int, int, int], dst: np.ndarray | None = None,
+                 scratch: np.ndarray | None = None) -> np.ndarray:
+    """The frame-resolution pixels of a bilinear upscale of `small` over one tile rect (small coordinates,
+    on the grid) into dst: identical to that part of cv2.resize(small, frame size). Reads one grid step
+    beyond the rect, so the interpolation at its border sees the same neighbours. `scratch`, frame-sized,
+    saves an allocation; without `dst` the result is a view into it."""
+    sh, sw = grid.small_hw
+    sy0, sy1, sx0, sx1 = rect
+    rh = min(grid.frame_hw[0], sy1 * grid.py // grid.qy) - sy0 * grid.py // grid.qy
+    rw = min(grid.frame_hw[1], sx1 * grid.px // grid.qx) - sx0 * grid.px // grid.qx
+    my0, my1 = max(0, sy0 - grid.qy), min(sh, sy1 + grid.qy)
+    mx0, mx1 = max(0, sx0 - grid.qx), min(sw, sx1 + grid.qx)
+    uh, uw = (my1 - my0) * grid.py // grid.qy, (mx1 - mx0) * grid.px // grid.qx
+    up = cv2.resize(small[my0:my1, mx0:mx1], (uw, uh), dst=None if scratch is None else scratch[:uh, :uw],
+                    interpolation=cv2.INTER_LINEAR)
+    oy, ox = (sy0 - my0) * grid.py // grid.qy, (sx0 - mx0) * grid.px // grid.qx
+    if dst is None:
+        return up[oy:oy + rh, ox:ox + rw]
+    np.copyto(dst, up[oy:oy + rh, ox:ox + rw])
+    return dst
 
 
 def cutout(frame: np.ndarray, alpha_u8: np.ndarray, out: np.ndarray | None = None,

@@ -117,6 +117,9 @@ class Pipeline:
         self._index = 0
         self._work: WorkMask | None = None
         self._alpha: np.ndarray | None = None
+        self._alpha_small: np.ndarray | None = None   # the last alpha at working resolution (uint8)
+        self._alpha_fresh = False                       # whether _alpha is _alpha_small upscaled
+        self._alpha_hw = (0, 0)                         # the frame size _alpha_small belongs to
         self._out: np.ndarray | None = None
         self.subject = SubjectSelector(opts.subject)
         self.governor = self._make_governor() if opts.budget_ms else None
@@ -133,7 +136,15 @@ class Pipeline:
 
     @property
     def mask(self) -> np.ndarray | None:
-        """The last alpha mask, uint8 H×W at frame resolution (0 = background, 255 = person)."""
+        """The last alpha mask, uint8 H×W at frame resolution (0 = background, 255 = person).
+
+        Upscaled from the working resolution when first read after a frame (the blur and replace
+        effects never need it whole)."""
+        if not self._alpha_fresh and self._alpha_small is not None:
+            h, w = self._alpha_hw
+            self._alpha = cv2.resize(self._alpha_small, (w, h), dst=_reuse(self._alpha, (h, w)),
+                                     interpolation=cv2.INTER_LINEAR)
+            self._alpha_fresh = True
         return self._alpha
 
     def set_effect(self, effect: str) -> None:
@@ -182,23 +193,23 @@ class Pipeline:
         mask = self._work.mask
         scale = max(mask.shape) / 1280.0        # feather is given in 720p pixels
         mask = feather(mask, opts.feather_px * scale, opts.feather_direction) if opts.feather_px else mask
-        mask_u8 = cv2.convertScaleAbs(mask, alpha=255.0)
-        self._alpha = cv2.resize(mask_u8, (w, h), dst=_reuse(self._alpha, (h, w)), interpolation=cv2.INTER_LINEAR)
+        self._alpha_small = cv2.convertScaleAbs(mask, alpha=255.0, dst=_reuse(self._alpha_small, mask.shape))
+        self._alpha_hw, self._alpha_fresh = (h, w), False
         stage["postprocess"] = stage.get("postprocess", 0.0) + (time.perf_counter() - t) * 1e3
         t = time.perf_counter()
         if opts.effect == "cutout":
-            self._out = cutout(frame, self._alpha, self._out)
+            self._out = cutout(frame, self.mask, self._out)
         elif opts.effect == "mask":
             self._out = _reuse(self._out, frame.shape)
-            cv2.cvtColor(self._alpha, cv2.COLOR_GRAY2BGR, dst=self._out)
+            cv2.cvtColor(self.mask, cv2.COLOR_GRAY2BGR, dst=self._out)
         else:
             self._out = _reuse(self._out, frame.shape)
-            if opts.effect == "blur":
-                bg = self.compositor.blur_behind(frame, mask, opts.blur_strength, opts.blur_size,
-                                                 self._work.frame_small)
+            if opts.effect == "blur":                   # at the blur's size: composite upscales it
+                bg = self.compositor.blur_behind_small(frame, mask, opts.blur_strength, opts.blur_size,
+                                                       self._work.frame_small)
             else:
                 bg = self.background.frame((h, w))
-            self.compositor.blend(frame, bg, self._alpha, out=self._out)
+            self.compositor.composite(frame, self._alpha_small, bg, out=self._out)
         stage["composite"] = (time.perf_counter() - t) * 1e3
         for k, v in stage.items():
             times.add(k, v)

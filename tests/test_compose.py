@@ -50,3 +50,113 @@ def test_tiny_column_shaped_images_composite_without_error():
     small, alpha_small = cv2.resize(frame, (1, 4)), cv2.resize(alpha, (1, 4))
     bg = Compositor().blurred_background(small, alpha_small, 1.0, (16, 4))
     assert bg.shape == (16, 4, 3)
+
+
+# --------------------------------------------------------------------------- the edge-band composite
+
+from edgeseg.compose import (BACKGROUND, BAND_MIN_UPSCALE, EDGE, PERSON, SNAP, band_grid,  # noqa: E402
+                             tile_kinds, upscale_rect)
+
+
+def real_frames(sizes, count=2):
+    """Frames of desk.mp4 at each size, with the Pipeline's alpha at working resolution and its blur input."""
+    import pytest
+    from conftest import shared_or_skip
+    from edgeseg import Segmenter, SegmenterOptions
+    from edgeseg.postprocess import feather
+    cap = cv2.VideoCapture(str(shared_or_skip("videos", "desk.mp4")))
+    src = []
+    for i in range(count):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 100 + 300 * i)
+        ok, f = cap.read()
+        if ok:
+            src.append(f)
+    cap.release()
+    if not src:
+        pytest.skip("desk.mp4 gave no frames")
+    with Segmenter(SegmenterOptions(provider="cpu")) as seg:
+        for w, h in sizes:
+            for f in src:
+                frame = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
+                work = seg.segment_work(frame)
+                mask = feather(work.mask, 4.0 * max(work.mask.shape) / 1280)
+                yield frame, work.frame_small, mask, cv2.convertScaleAbs(mask, alpha=255.0)
+
+
+def old_blur_composite(frame, small, mask, alpha_small):
+    """The composite as it was: alpha and blur upscaled to the frame, then one whole-frame blend."""
+    h, w = frame.shape[:2]
+    c = Compositor()
+    bg = c.blur_behind(frame, mask, 12.0, 320, small)
+    return c.blend(frame, bg, cv2.resize(alpha_small, (w, h), interpolation=cv2.INTER_LINEAR)).copy()
+
+
+def test_the_band_composite_matches_the_whole_frame_blend_on_real_frames():
+    for frame, small, mask, alpha_small in real_frames([(1920, 1080), (3840, 2160)]):
+        c = Compositor()
+        new = c.composite(frame, alpha_small, c.blur_behind_small(frame, mask, 12.0, 320, small))
+        diff = np.abs(new.astype(np.int16) - old_blur_composite(frame, small, mask, alpha_small))
+        assert diff.max() <= SNAP, f"{frame.shape}: the new composite moved a pixel by {diff.max()} levels"
+    assert frame.shape[0] * frame.shape[1] >= BAND_MIN_UPSCALE * alpha_small.size   # the 4K frames took tiles
+    assert band_grid(frame.shape[:2], alpha_small.shape) is not None
+
+
+def test_a_cut_of_a_bilinear_upscale_equals_that_part_of_the_whole_upscale():
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (27, 48), np.uint8)
+    for frame_hw in [(36, 64), (72, 128), (108, 192), (216, 384)]:           # ratios 4/3, 8/3, 4, 8
+        grid = band_grid(frame_hw, small.shape, tile_px=(8, 8))
+        whole = cv2.resize(small, frame_hw[::-1], interpolation=cv2.INTER_LINEAR)
+        for ty, tx in [(0, 0), (1, 2), (2, 0)]:
+            rect = (ty * grid.th, min(27, (ty + 2) * grid.th), tx * grid.tw, min(48, (tx + 3) * grid.tw))
+            y0, x0 = rect[0] * grid.py // grid.qy, rect[2] * grid.px // grid.qx
+            part = upscale_rect(small, grid, rect)
+            assert np.array_equal(part, whole[y0:y0 + part.shape[0], x0:x0 + part.shape[1]])
+
+
+def test_tiles_are_background_person_or_edge_and_an_edge_reaches_the_next_tile():
+    grid = band_grid((270 * 4, 480 * 4), (270, 480), tile_px=(64, 64))      # 16×16-pixel tiles
+    assert (tile_kinds(np.zeros((270, 480), np.uint8), grid) == BACKGROUND).all()
+    assert (tile_kinds(np.full((270, 480), 255, np.uint8), grid) == PERSON).all()
+    alpha = np.zeros((270, 480), np.uint8)
+    alpha[20, 15] = 128                                  # the last column of tile (1, 0)
+    kinds = tile_kinds(alpha, grid)
+    assert kinds[1, 0] == EDGE and kinds[1, 1] == EDGE   # bilinear reads one pixel across the border
+    assert (kinds == EDGE).sum() == 2
+    alpha[20, 15] = SNAP                                 # faint enough to count as background
+    assert (tile_kinds(alpha, grid) == BACKGROUND).all()
+
+
+def test_a_ragged_upscale_blends_the_whole_frame_with_the_same_result():
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (768, 1366, 3), np.uint8)
+    alpha_small = cv2.GaussianBlur(rng.integers(0, 256, (270, 480), np.uint8), (0, 0), 4)
+    bg = rng.integers(0, 256, (120, 213, 3), np.uint8)
+    assert band_grid((768, 1366), (270, 480)) is None
+    new = Compositor().composite(frame, alpha_small, bg)
+    old = Compositor().blend(frame, cv2.resize(bg, (1366, 768)), cv2.resize(alpha_small, (1366, 768)))
+    assert np.array_equal(new, old)
+
+
+def test_the_band_composite_leaves_no_halo_of_the_person():
+    frame, alpha = person_scene()
+    frame = cv2.resize(frame, (2560, 1440), interpolation=cv2.INTER_NEAREST)   # 28× the alpha's area: tiles
+    alpha_small = cv2.convertScaleAbs(cv2.resize(alpha, (480, 270), interpolation=cv2.INTER_AREA), alpha=255.0)
+    c = Compositor()
+    bg_small = c.blur_behind_small(frame, alpha_small.astype(np.float32) / 255, 20.0)
+    out = c.composite(frame, alpha_small, bg_small)
+    ring = out[400:1440, 860:940]                        # background just left of the person (x 960..1600)
+    assert ring[..., 2].max() < 40, "the person's red bled into the background"
+    assert (out[600:1400, 1000:1560] == frame[600:1400, 1000:1560]).all()   # the person is the frame itself
+
+
+def test_the_pipeline_mask_is_the_frame_sized_alpha_behind_the_blur():
+    from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
+    for frame, *_ in real_frames([(1920, 1080)], count=1):
+        with Pipeline(PipelineOptions(segmenter=SegmenterOptions(provider="cpu"))) as pipe:
+            out = pipe.process(frame)
+            mask = pipe.mask
+        assert mask.shape == frame.shape[:2] and mask.dtype == np.uint8
+        person = mask >= 255 - SNAP
+        assert person.mean() > 0.05
+        assert np.abs(out[person].astype(np.int16) - frame[person]).max() <= SNAP
