@@ -56,19 +56,22 @@ def letterbox_geometry(frame_hw: tuple[int, int], canvas_hw: tuple[int, int]) ->
     return Letterbox(frame_hw, canvas_hw, (ch - h) // 2, (cw - w) // 2, h, w)
 
 
-def resize_fast(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+def resize_fast(image: np.ndarray, size_wh: tuple[int, int], dst: np.ndarray | None = None) -> np.ndarray:
     """Downscale with little aliasing and little cost.
 
     INTER_AREA is fast only for a ratio of exactly 2 and INTER_LINEAR aliases at large ratios,
     so halve with INTER_AREA while the image is at least twice the target, then finish with
-    INTER_LINEAR.
+    INTER_LINEAR. `dst` (of the target size, a view is fine) receives the result, saving a copy.
     """
     tw, th = size_wh
     while image.shape[1] >= 2 * tw and image.shape[0] >= 2 * th:
         image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
     if (image.shape[1], image.shape[0]) == (tw, th):
+        if dst is not None:
+            np.copyto(dst, image)
+            return dst
         return image
-    return cv2.resize(image, (tw, th), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(image, (tw, th), dst=dst, interpolation=cv2.INTER_LINEAR)
 
 
 def as_bgr_uint8(frame: object) -> np.ndarray:
@@ -122,7 +125,7 @@ def letterbox_image(frame: np.ndarray, lb: Letterbox, out: np.ndarray | None = N
         out = np.zeros(shape, frame.dtype)
     else:
         out.fill(0)
-    out[lb.top:lb.top + lb.height, lb.left:lb.left + lb.width] = resize_fast(frame, (lb.width, lb.height))
+    resize_fast(frame, (lb.width, lb.height), out[lb.top:lb.top + lb.height, lb.left:lb.left + lb.width])
     return out
 
 

@@ -76,3 +76,15 @@ def test_usable_frames_are_converted_to_contiguous_bgr_uint8(frame):
 def test_unusable_frames_are_refused_with_a_reason(frame, words):
     with pytest.raises(FrameError, match=words):
         as_bgr_uint8(frame)
+
+
+def test_letterboxing_into_a_reused_canvas_gives_the_same_canvas_as_a_fresh_one():
+    from edgeseg.preprocess import resize_fast
+    frame = np.random.default_rng(0).integers(0, 256, (270, 480, 3), np.uint8)
+    lb = letterbox_geometry((270, 480), (176, 320))
+    expect = np.zeros((176, 320, 3), np.uint8)
+    expect[lb.top:lb.top + lb.height, lb.left:lb.left + lb.width] = resize_fast(frame, (lb.width, lb.height))
+    canvas = letterbox_image(frame, lb)
+    assert np.array_equal(canvas, expect)
+    canvas[:] = 7                                        # a dirty reused canvas is cleared around the content
+    assert np.array_equal(letterbox_image(frame, lb, canvas), expect)
