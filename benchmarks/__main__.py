@@ -21,6 +21,7 @@ from edgeseg.bench import BenchCase, bench_case, device_slug, fingerprint, markd
 from edgeseg.sources import parse_size
 
 from .live_targets import read_frames
+from .readme import update_readme as update_block
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -153,13 +154,7 @@ def readme_table(result: dict) -> str:
 
 
 def update_readme(readme: Path, table: str) -> None:
-    text = readme.read_text()
-    block = f"{BEGIN}\n{table}\n{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text += f"\n## Speed\n\n{block}\n"
-    readme.write_text(text)
+    update_block(readme, table, BEGIN, END, "Speed")
 
 
 def main(argv=None) -> int:

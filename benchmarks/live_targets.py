@@ -71,13 +71,19 @@ def speed(frames: list[np.ndarray], threads: int, passes: int) -> dict:
     return {"pipeline_ms": o, "baseline_ms": b, "speedup_median": b["median"] / o["median"], "stages": stages}
 
 
-def flicker(clip: Path, threads: int, base: float, gain: float) -> dict:
-    """Flicker of the pipeline's final mask with temporal smoothing off and on, on the same frames."""
+def flicker(clip: Path, threads: int, base: float | None = None, gain: float | None = None,
+            model: str | None = None) -> dict:
+    """Flicker of the pipeline's final mask with temporal smoothing off and on, on the same frames.
+
+    base, gain: the temporal smoother's (None: its defaults); model: an .onnx (None: the bundled one).
+    """
     frames = read_frames(clip, 10_000)
     masks = {}
+    base = TemporalSmoother().base if base is None else base
+    gain = TemporalSmoother().gain if gain is None else gain
     for temporal in (False, True):
-        opts = PipelineOptions(segmenter=SegmenterOptions(provider="cpu", threads=threads), effect="mask",
-                               temporal=temporal, temporal_base=base, temporal_gain=gain)
+        opts = PipelineOptions(segmenter=SegmenterOptions(model_path=model, provider="cpu", threads=threads),
+                               effect="mask", temporal=temporal, temporal_base=base, temporal_gain=gain)
         with Pipeline(opts) as pipe:
             masks[temporal] = [(pipe.process(f), pipe.mask.astype(np.float32) / 255.0)[1] for f in frames]
     raw, smooth = masks[False], masks[True]

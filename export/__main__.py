@@ -93,17 +93,17 @@ def run(args) -> int:
     model = build_model(state["model_config"])
     model.load_state_dict(state["model"])
     model.eval()
-    trained = state.get("input", {})
-    input_hw = parse_hw(args.input_size) if args.input_size else tuple(trained.get("hw", (144, 256)))
-    dynamic = trained.get("adaptive", True) if args.dynamic is None else args.dynamic
+    trained = trained_meta(state)
+    input_hw = parse_hw(args.input_size) if args.input_size else trained.input_hw
+    dynamic = trained.adaptive if args.dynamic is None else args.dynamic
 
     out = Path(args.out)
     base = out if out.suffix == ".onnx" else out / f"{args.name}.onnx"
     base.parent.mkdir(parents=True, exist_ok=True)
     report_dir = base.parent
-    meta = ModelMeta(input_hw=input_hw, adaptive=dynamic, precision="fp32", name=base.stem,
-                     edgeseg_version=__version__, source_sha256=sha256_file(args.checkpoint),
-                     extra={"parameters": count_parameters(model), "arch": state["model_config"]})
+    meta = trained.replace(input_hw=input_hw, adaptive=dynamic, precision="fp32", name=base.stem,
+                           edgeseg_version=__version__, source_sha256=sha256_file(args.checkpoint),
+                           extra={"parameters": count_parameters(model), "arch": state["model_config"]})
 
     path = export_onnx(model, base, input_hw, dynamic, args.opset)
     check_onnx(path)
@@ -119,6 +119,8 @@ def run(args) -> int:
     diff = torch_parity(model, path, calibration_tensors(sample_imgs, meta))
     log.info("parity    torch vs ONNX Runtime: max abs diff %.2e (limit 1e-4)", diff)
 
+    shipped = save_weights(state, meta, base.with_suffix(".pt"))
+    log.info("weights   %s (for fine-tuning: `init: %s` in a training config)", shipped, shipped)
     files = {"fp32": path}
     if "fp16" in precisions:
         files["fp16"] = to_fp16(path, variant_path(base, "fp16"))
@@ -165,6 +167,21 @@ def run(args) -> int:
         return 3
     print(f"\nnext: edgeseg info {path}\n      edgeseg live --model {path} --source demo")
     return 0
+
+
+def trained_meta(state: dict) -> ModelMeta:
+    """The ModelMeta training stored in the checkpoint (older checkpoints: rebuilt from their "input" entry)."""
+    if "meta" in state:
+        return ModelMeta.from_json(json.dumps(state["meta"]))
+    trained = state.get("input", {})
+    return ModelMeta(input_hw=tuple(trained.get("hw", (144, 256))), adaptive=trained.get("adaptive", True))
+
+
+def save_weights(state: dict, meta: ModelMeta, path: Path) -> Path:
+    """The weights-only checkpoint shipped beside the ONNX file: what `init:` needs, nothing to resume from."""
+    from edgeseg.train.checkpoint import save_checkpoint
+    keep = {k: state[k] for k in ("model", "model_config", "epoch", "train_config") if k in state}
+    return save_checkpoint({**keep, "best": -1.0, "history": [], "meta": json.loads(meta.to_json())}, path)
 
 
 def report_markdown(report: dict) -> str:

@@ -62,7 +62,7 @@ def test_with_small_people_always_on_every_person_is_small():
     aug = Augmenter([_pair()], [_scene(300, 400)], [], AugmentConfig(p_small_person=1.0, p_photometric=0.0))
     rng = np.random.default_rng(0)
     for _ in range(30):
-        _, mask = aug.sample((144, 256), rng)
+        _, mask, _ = aug.sample((144, 256), rng)
         ys, _ = np.nonzero(mask >= 0.5)
         assert 0.2 * 144 - 3 <= ys.max() + 1 - ys.min() <= 0.6 * 144 + 3
 

@@ -1,12 +1,17 @@
-"""Stage configs extend their base and list only what they change."""
+"""Training configs: `extends:`, the default recipe and its checks."""
+import json
 from pathlib import Path
 
 import pytest
 
-from edgeseg.errors import ConfigError
-from edgeseg.train.config import config_from_dict, load_config
+pytest.importorskip("torch")
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+from edgeseg.errors import ConfigError  # noqa: E402
+from edgeseg.train.checkpoint import load_checkpoint  # noqa: E402
+from edgeseg.train.config import config_from_dict, load_config  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
 
 
 def test_a_stage_config_takes_its_base_values_and_its_own_changes(tmp_path):
@@ -29,42 +34,39 @@ def test_a_missing_base_is_an_error(tmp_path):
         load_config(tmp_path / "stage.yaml")
 
 
-def test_the_default_model_stages_chain_as_documented():
-    polish = load_config(CONFIGS / "polish.yaml")
-    assert polish.init == "runs/wide/best.pt" and polish.boundary_weight == 3.0
-    assert polish.widths == [8, 32, 64, 112]                      # from wide.yaml
-    assert polish.data == ["../shared/data/people/ccp", "runs/pseudo"]   # from finetune.yaml
-    assert polish.canvases == load_config(CONFIGS / "default.yaml").canvases
-    multiscale = load_config(CONFIGS / "multiscale.yaml")
-    assert multiscale.init == "runs/polish/best.pt" and multiscale.ema_decay > 0
-    assert multiscale.boundary_weight == 3.0 and multiscale.widths == polish.widths   # from polish.yaml
-    assert [160, 288] in multiscale.canvases and multiscale.input_hw == [144, 256]
+def test_the_default_recipe_trains_on_every_source_from_the_shipped_init():
+    cfg = load_config(CONFIGS / "default.yaml")
+    assert [Path(d).name for d in cfg.data] == ["ccp", "coco", "viton"]
+    assert len(cfg.data_weights) == 3 and cfg.data_weights[0] >= max(cfg.data_weights)   # hand-drawn edges first
+    assert {Path(d).name for d in cfg.coarse_edges} == {"coco", "viton"}
+    assert all(Path(d).parent.name == "dev" for d in cfg.monitor) and cfg.best_metric == "val_mean"
+    assert cfg.freeze_bn_stats and cfg.ema_decay > 0
+    state = load_checkpoint(REPO / cfg.init)        # the documented init is in the repository
+    assert state["model_config"]["widths"] == cfg.widths and "meta" in state
+    boxes = json.loads((REPO / cfg.ignore_boxes).read_text())
+    assert boxes and all(name.startswith("ccp/") for name in boxes)
 
 
-def test_the_distillation_stage_reads_the_teacher_crops_as_soft_labels():
-    distill = load_config(CONFIGS / "distill.yaml")
-    assert distill.init == "runs/multiscale/best.pt" and distill.ema_decay > 0   # from multiscale.yaml
-    assert distill.soft_label_data == ["runs/teacher_crops"]
-    assert distill.data[0] == "../shared/data/people/ccp"      # validation scores the hand-made masks
-    assert "runs/teacher_crops" in distill.data and "runs/pseudo" in distill.data
+def test_the_fine_tune_recipe_starts_from_the_bundled_weights_and_takes_any_folders():
+    cfg = load_config(CONFIGS / "finetune.yaml")
+    assert cfg.init == "edgeseg/models/default.pt" and cfg.data_weights == [] and cfg.monitor == []
+    mine = config_from_dict({**cfg.to_dict(), "data": ["a", "b"]})      # what `--data a --data b` does
+    assert mine.data == ["a", "b"] and mine.best_metric in mine.score_keys()
 
 
-def test_the_small_people_stage_changes_only_the_small_person_rate():
-    small, multiscale = load_config(CONFIGS / "smallpeople.yaml"), load_config(CONFIGS / "multiscale.yaml")
-    assert small.init == "runs/multiscale/best.pt" and small.augment.p_small_person == 0.15
-    assert multiscale.augment.p_small_person == 0.0                 # earlier stages reproduce as before
-    assert small.augment.p_cutout == multiscale.augment.p_cutout and small.data == multiscale.data
+def test_data_weights_need_one_value_per_folder():
+    with pytest.raises(ConfigError, match="one weight per folder"):
+        config_from_dict({"data": ["a", "b"], "data_weights": [1.0]})
 
 
-def test_the_high_resolution_stage_changes_the_input_size_and_keeps_everything_else():
-    hires, small = load_config(CONFIGS / "hires.yaml"), load_config(CONFIGS / "smallpeople.yaml")
-    assert hires.init == "runs/smallpeople/best.pt" and hires.input_hw == [176, 320]
-    assert hires.input_hw in hires.canvases and len(hires.canvases) == len(hires.canvas_weights)
-    pixels = 176 * 320
-    assert all(0.8 * pixels <= h * w <= 1.15 * pixels for h, w in hires.canvases)   # one scale, many framings
-    assert [320, 176] in hires.canvases and [272, 208] in hires.canvases           # portrait 9:16 and 3:4
-    assert (hires.augment, hires.widths, hires.data, hires.best_metric) == (small.augment, small.widths,
-                                                                            small.data, small.best_metric)
+def test_coarse_edge_folders_must_be_data_folders():
+    with pytest.raises(ConfigError, match="coarse_edges"):
+        config_from_dict({"data": ["a"], "coarse_edges": ["b"]})
+
+
+def test_each_other_folder_and_monitor_set_gets_its_own_validation_keys():
+    cfg = config_from_dict({"data": ["x/ccp", "x/coco"], "monitor": ["y/dev/portrait"], "best_metric": "dev_portrait_iou"})
+    assert {"val_coco_iou", "val_coco_boundary_f", "dev_portrait_iou", "dev_portrait_boundary_f", "val_mean"} <= set(cfg.score_keys())
 
 
 def test_an_unknown_best_metric_lists_the_valid_ones():

@@ -97,3 +97,9 @@ def reference_label_images(images_dir: str | Path, out_dir: str | Path, teachers
     job = {"kind": "label_images", "images_dir": str(Path(images_dir).resolve()), "out_dir": str(Path(out_dir).resolve()),
            "teachers": list(teachers or []), "flip": bool(flip), "gt_dir": str(Path(gt_dir).resolve()) if gt_dir else ""}
     return run_reference(job, env, timeout)
+
+
+def reference_flicker(videos: list[str | Path], env: Env | None = None, timeout: float = 900) -> dict:
+    """{clip name: {model: {frames, flicker}}}: mean |m_t - m_(t-1)| of each model's raw mask."""
+    job = {"kind": "flicker", "videos": [str(Path(v).resolve()) for v in videos]}
+    return run_reference(job, env, timeout)["clips"]

@@ -338,7 +338,31 @@ def run_label_images(job: dict) -> dict:
 
 # --------------------------------------------------------------------------- entry point
 
-JOBS = {"latency": run_latency, "end_to_end": run_end_to_end, "accuracy": run_accuracy,
+def run_flicker(job: dict) -> dict:
+    """Flicker of each model's raw mask: mean |m_t - m_(t-1)| at the frame's resolution. job: videos [paths]."""
+    models = load_models(job, int(job.get("threads", 2)))
+    clips = {}
+    for video in job["videos"]:
+        cap = cv2.VideoCapture(str(video))
+        prev = {name: None for name in models}
+        sums = {name: [] for name in models}
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            size = (frame.shape[1], frame.shape[0])
+            for name, model in models.items():
+                prob = cv2.resize(model.predict(frame), size, interpolation=cv2.INTER_LINEAR)
+                if prev[name] is not None:
+                    sums[name].append(float(cv2.absdiff(prob, prev[name]).mean()))
+                prev[name] = prob
+        cap.release()
+        clips[Path(video).name] = {name: {"frames": len(v) + 1, "flicker": float(np.mean(v)) if v else 0.0}
+                                   for name, v in sums.items()}
+    return {"clips": clips}
+
+
+JOBS = {"flicker": run_flicker, "latency": run_latency, "end_to_end": run_end_to_end, "accuracy": run_accuracy,
         "pseudo_labels": run_pseudo_labels, "label_images": run_label_images}
 
 

@@ -43,6 +43,7 @@ class TrainConfig:
     boundary_weight: float = 0.0      # extra BCE weight within a few px of the mask edge
     init: str | None = None           # start from this checkpoint's weights (a fine-tuning stage)
     ema_decay: float = 0.0            # > 0: validate and save an exponential moving average of the weights
+    freeze_bn_stats: bool = False     # BatchNorm keeps its running statistics while training (fine-tuning)
     seed: int = 0
     workers: int = 1
     threads: int = 0                  # torch threads per process; 0: all cores, or cores // processes on a machine

@@ -175,6 +175,10 @@ def build(cfg: TrainConfig, out: Path, resume: bool, dist: Dist) -> Trainee:
 def train_epoch(t: Trainee, data: TrainData, cfg: TrainConfig, dist: Dist, epoch: int, per_sample: bool) -> float:
     """One epoch of optimiser steps; returns the mean loss of the global batches."""
     t.model.train()
+    if cfg.freeze_bn_stats:     # normalise by the statistics the model was trained with, and keep them
+        for m in t.model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
     share = rank_share(cfg.batch_size, dist.world, dist.rank)
     weight = len(share) * dist.world / cfg.batch_size   # DDP averages over ranks: this makes it the global mean
     batches = EpochBatches(data.augmenter, cfg, epoch, dist.rank, dist.world, per_sample)
@@ -230,7 +234,7 @@ def end_epoch(t: Trainee, data: TrainData, cfg: TrainConfig, out: Path, epoch: i
         save_checkpoint(state, out / "best.pt")
     (out / "history.json").write_text(json.dumps(t.history, indent=1))
     rate = (cfg.samples_per_epoch // cfg.batch_size) * cfg.batch_size / max(t_trained - t0, 1e-9)
-    log.info("epoch %d/%d loss %.4f %s (%.0f s, %.1f samples/s)%s", epoch + 1, cfg.epochs, row["loss"],
+    log.info("epoch %d/%d loss %.4f %s (%.0f s, %.3g samples/s)%s", epoch + 1, cfg.epochs, row["loss"],
              " ".join(f"{k}={v:.4f}" for k, v in scores.items()), row["seconds"], rate, " *best*" if is_best else "")
 
 

@@ -1,0 +1,108 @@
+"""Training on several sources: bystanders ignored, coarse edges ignored, draw weights, recovery from ONNX."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from edgeseg.train.augment import AugmentConfig, Augmenter, edge_band, spatial_sample  # noqa: E402
+from edgeseg.train.bystanders import bystander_boxes  # noqa: E402
+from edgeseg.train.data import Pair, ignore_map, person_bbox  # noqa: E402
+from edgeseg.train.losses import bce_dice_loss  # noqa: E402
+
+MODEL = Path(__file__).resolve().parents[1] / "edgeseg" / "models" / "default.onnx"
+NO_PHOTOMETRIC = dict(p_photometric=0, p_low_light=0, p_noise=0, p_blur=0, p_jpeg=0)
+
+
+def _pair(name: str = "ccp/p", coarse: bool = False, boxes=None) -> Pair:
+    image = np.full((400, 300, 3), 200, np.uint8)
+    mask = np.zeros((400, 300), np.uint8)
+    mask[80:380, 100:200] = 255
+    image[mask > 0] = (10, 20, 30)
+    ignore = ignore_map(mask.shape, boxes, mask) if boxes else None
+    return Pair(name, image, mask, person_bbox(mask), ignore, coarse)
+
+
+def test_a_confident_region_apart_from_the_labelled_person_is_a_bystander():
+    person = np.zeros((100, 100), bool)
+    person[20:90, 10:40] = True
+    prob = np.zeros((100, 100), np.float32)
+    prob[20:90, 10:40] = 0.9            # the labelled person: not a bystander
+    prob[30:80, 70:90] = 0.8            # someone else
+    prob[5:7, 95:97] = 0.9              # a speck: too small
+    boxes = bystander_boxes(prob, person)
+    assert len(boxes) == 1
+    x0, y0, x1, y1 = boxes[0]
+    assert x0 <= 70 and y0 <= 30 and x1 >= 90 and y1 >= 80 and x0 > 40
+
+
+def test_an_ignored_box_never_covers_the_labelled_person():
+    pair = _pair(boxes=[[0, 0, 300, 400]])
+    assert pair.ignore[pair.mask > 127].max() == 0 and pair.ignore[pair.mask == 0].min() == 1
+
+
+def test_bystander_pixels_carry_no_label_unless_the_background_is_replaced():
+    pair = _pair(boxes=[[220, 100, 290, 300]])
+    rng = np.random.default_rng(0)
+    kept = AugmentConfig(p_replace_background=0.0, max_rotation=0, p_flip=0, **NO_PHOTOMETRIC)
+    _, mask, valid = spatial_sample(pair, (160, 160), kept, rng, backgrounds=[])
+    assert (valid == 0).any() and valid[mask >= 0.5].min() == 1
+    replaced = AugmentConfig(p_replace_background=1.0, **NO_PHOTOMETRIC)
+    _, _, valid = spatial_sample(pair, (160, 160), replaced, rng, backgrounds=[np.zeros((200, 200, 3), np.uint8)])
+    assert valid.min() == 1          # the new background removed the bystander
+
+
+def test_a_coarse_mask_has_no_label_in_a_band_around_its_edge():
+    cfg = AugmentConfig(p_replace_background=0.0, max_rotation=0, p_flip=0, p_upper_body=0, p_full_body=1,
+                        **NO_PHOTOMETRIC)
+    _, mask, valid = spatial_sample(_pair(coarse=True), (160, 160), cfg, np.random.default_rng(1), backgrounds=[])
+    band = edge_band(mask, cfg.coarse_band)
+    assert band.any() and np.all(valid[band] == 0) and np.all(valid[~band] == 1)
+    _, _, valid = spatial_sample(_pair(), (160, 160), cfg, np.random.default_rng(1), backgrounds=[])
+    assert valid.min() == 1          # fine edges are kept
+
+
+def test_pixels_without_a_label_add_nothing_to_the_loss():
+    logits = torch.randn(2, 1, 16, 16)
+    target = (torch.rand(2, 1, 16, 16) > 0.5).float()
+    valid = torch.ones_like(target)
+    valid[:, :, :8] = 0
+    other = target.clone()
+    other[:, :, :8] = 1 - other[:, :, :8]                 # change only the unlabelled half
+    assert torch.allclose(bce_dice_loss(logits, target, 1.0, 3.0, valid), bce_dice_loss(logits, other, 1.0, 3.0, valid))
+    assert torch.allclose(bce_dice_loss(logits, target, 1.0, 3.0, torch.ones_like(target)),
+                          bce_dice_loss(logits, target, 1.0, 3.0))        # all valid: the plain loss
+
+
+def test_draw_weights_choose_how_often_each_source_gives_a_photo():
+    pairs = [_pair("a/1"), _pair("a/2"), _pair("a/3"), _pair("b/1")]
+    aug = Augmenter(pairs, [], [], AugmentConfig(), {"a": 1.0, "b": 3.0})
+    rng = np.random.default_rng(0)
+    drawn = [aug._pair(rng).source for _ in range(2000)]
+    assert abs(drawn.count("b") / 2000 - 0.75) < 0.04      # by weight, not by the 1-in-4 pair count
+
+
+@pytest.mark.slow
+def test_a_model_recovered_from_its_onnx_file_gives_the_same_masks_and_trains_stably(small_pairs):
+    pytest.importorskip("onnx")
+    import cv2
+    import onnxruntime as ort
+    from edgeseg.train.data import load_pairs
+    from edgeseg.train.recover import recover_model
+    images = [p.image for p in load_pairs([small_pairs]).pairs][:6]
+    model, meta = recover_model(MODEL, images)
+    x = np.random.default_rng(0).random((1, 3, *meta.input_hw), np.float32)
+    ref = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    with torch.no_grad():
+        assert np.abs(model(torch.from_numpy(x)).numpy() - ref).max() < 1e-4
+        # training-mode BatchNorm (batch statistics of real photos) gives nearly the same masks
+        batch = torch.from_numpy(np.stack([cv2.resize(i, (208, 272))[:, :, ::-1].transpose(2, 0, 1) / 255.0
+                                           for i in images]).astype(np.float32))
+        model.eval()
+        eval_out = model(batch)
+        model.train()
+        train_out = model(batch)
+    assert ((eval_out >= 0.5) == (train_out >= 0.5)).float().mean() > 0.97
