@@ -153,7 +153,8 @@ def run_clip(clip, mode: str, seg_opts: SegmenterOptions | None = None) -> dict:
     pipe.close()
     return {"frames": len(clip), "main_visible": main_vis, "main_kept": main_kept, "others_kept": others,
             "switches": switches, "switches_main_visible": switches_main, "wrong_person": wrong,
-            "ends_on_main": all(i == 0 for i in ids[-10:]), "subject_ms": timed.ms, "pipeline_ms_median": summary["ms_per_frame_median"],
+            "ends_on_main": all(i == 0 for i in ids[-10:]), "subject_ms": timed.ms,
+            "pipeline_ms_median": summary["ms_per_frame_median"],
             "acquisitions": timed.report().get("acquisitions")}
 
 

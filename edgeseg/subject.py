@@ -91,8 +91,9 @@ class PrimaryTracker:
     """Chooses the main person once, then follows that person from frame to frame.
 
     Matching: the region with the highest IoU with the reference region (the last cleanly seen
-    mask of the person), if at least `match_iou` or if it holds half the reference; else the nearest region whose centroid is within
-    `max_shift` (a fraction of the diagonal) and whose size is within a factor 2. When the matched
+    mask of the person), if at least `match_iou` or if it holds half the reference; else the
+    nearest region whose centroid is within `max_shift` (a fraction of the diagonal) and whose
+    size is within a factor 2. When the matched
     region grows by more than `merge_growth` at once, someone has joined it (crossing in front):
     it is kept, but the reference stays as it was until the region shrinks back or `max_frozen`
     frames have passed, so the person is recognised when the two part again. After `lost_frames`
