@@ -13,9 +13,11 @@ TILE_PX = (16, 128)   # tile (w, h) in frame pixels, about: smaller tiles blend 
 BACKGROUND, EDGE, PERSON = 0, 1, 2
 MAX_GRID_DENOMINATOR = 16
 SNAP = 2              # alpha within this of 0 (255) counts as background (person): the output moves ≤ 2 levels
-# Tiles pay from this frame/alpha area ratio up: below it (720p and under for a 480 px working size) the
-# tile bookkeeping and the per-tile calls cost more than the blending they save (benchmarks.e2e, README)
-BAND_MIN_UPSCALE = 12
+# Tiles pay from this frame/alpha area ratio up: below it (1080p and under for a 480 px working size) the
+# tile bookkeeping and the per-tile calls cost more than the blending they save, with the soft edge band of
+# the default model (30-45 % of the tiles): 0.71-0.87x the whole-frame composite at 4K, 0.90-0.94x at
+# 1440p, 0.95-1.09x at 1080p (1.14x in the pipeline, benchmarks.e2e), 1.05-1.5x at 720p and 360p
+BAND_MIN_UPSCALE = 24
 
 
 def cover_resize(image: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
