@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.bench import BenchCase, bench_case, device_slug, fingerprint, markdown_table, run_matrix
-from edgeseg.sources import parse_size
+from edgeseg.sizes import parse_size
 
 from .live_targets import read_frames
 from .readme import update_readme as update_block

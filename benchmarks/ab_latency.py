@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 
 from edgeseg.bench import time_it
-from edgeseg.cli import parse_hw
+from edgeseg.sizes import parse_hw
 from edgeseg.errors import ConfigError
 from edgeseg.session import Session
 

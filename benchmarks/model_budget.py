@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper, shape_inference
 
-from edgeseg.cli import parse_hw
+from edgeseg.sizes import parse_hw
 from edgeseg.meta import META_KEY, ModelMeta
 
 

@@ -14,24 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ConfigError, SourceError
+from .errors import SourceError
 
 log = logging.getLogger("edgeseg")
 ASSETS = Path(__file__).parent / "assets"
 from .files import IMAGE_EXTS  # noqa: F401  (re-exported: its home is edgeseg.files)
-
-
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """'1280x720' -> (1280, 720) as (W, H)."""
-    if not text:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"size {text!r} must look like WxH, e.g. 1280x720") from None
-    if w < 16 or h < 16 or w > 8192 or h > 8192:
-        raise ConfigError(f"size {text}: width and height must be between 16 and 8192")
-    return w, h
+from .sizes import parse_size  # noqa: F401  (re-exported: its home is edgeseg.sizes)
 
 
 class Source:
