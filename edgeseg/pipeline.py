@@ -154,6 +154,17 @@ class Pipeline:
             raise ConfigError("effect 'replace' needs a background: --background IMAGE_OR_VIDEO")
         self.options.effect = effect
 
+    def set_blur(self, strength: float) -> None:
+        """Change the blur strength (Gaussian sigma in 720p pixels) from the next frame on.
+
+        Raises:
+            ConfigError: strength < 0.
+        """
+        if strength < 0:
+            raise ConfigError(f"blur strength {strength:g} must be ≥ 0 (sigma in 720p pixels; "
+                              f"the default: {PipelineOptions.blur_strength:g})")
+        self.options.blur_strength = float(strength)
+
     def reset(self) -> None:
         """Forget temporal state (call between unrelated videos)."""
         self.smoother.reset()

@@ -291,9 +291,9 @@ def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_fra
 def handle_key(pipeline: Pipeline, key: int) -> None:
     opts = pipeline.options
     if key in (ord("+"), ord("=")):
-        opts.blur_strength = min(60.0, opts.blur_strength * 1.25)
+        pipeline.set_blur(min(60.0, opts.blur_strength * 1.25))
     elif key == ord("-"):
-        opts.blur_strength = max(1.0, opts.blur_strength / 1.25)
+        pipeline.set_blur(max(1.0, opts.blur_strength / 1.25))
     elif key == ord("e"):                   # cycle among effects with the same kind of frame (BGR or BGRA)
         alpha = opts.effect in ALPHA_EFFECTS
         choices = [e for e in EFFECTS if (e != "replace" or pipeline.background is not None)
