@@ -44,12 +44,34 @@ BLUR_STRENGTH = 12.0         # sigma in 720p pixels, the Pipeline's default
 
 # --------------------------------------------------------------------------- contenders
 
-class EdgesegPipeline:
-    """edgeseg's Pipeline with its defaults, on the CPU, in one precision."""
+class WholeFrameCompositor:
+    """The composite as it was before the edge band (issue 20): blur and alpha upscaled to the whole
+    frame, then one whole-frame blend (the same calls as Compositor.blur_behind + blend)."""
 
-    def __init__(self, precision: str):
+    def __init__(self):
+        from edgeseg.compose import Compositor
+        self.c = Compositor()
+
+    def __getattr__(self, name):
+        return getattr(self.c, name)
+
+    def composite(self, frame, alpha_small, background, out=None):
+        h, w = frame.shape[:2]
+        if background.shape[:2] != (h, w):
+            background = cv2.resize(background, (w, h), dst=self.c._buf("bg", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
+        alpha = cv2.resize(alpha_small, (w, h), dst=self.c._buf("alpha", (h, w)), interpolation=cv2.INTER_LINEAR)
+        return self.c.blend(frame, background, alpha, out=out)
+
+
+class EdgesegPipeline:
+    """edgeseg's Pipeline with its defaults, on the CPU, in one precision (`before`: with the whole-frame
+    composite it had before the edge band)."""
+
+    def __init__(self, precision: str, before: bool = False):
         from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
         self.pipe = Pipeline(PipelineOptions(segmenter=SegmenterOptions(provider="cpu", precision=precision)))
+        if before:
+            self.pipe.compositor = WholeFrameCompositor()
         self.model = self.pipe.segmenter.model_path.name
 
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
@@ -134,13 +156,17 @@ class Contender:
     make: Callable[[], object]
 
 
-def contenders(precisions: list[str], mediapipe_model: Path | None, threads: int) -> list[Contender]:
+def contenders(precisions: list[str], mediapipe_model: Path | None, threads: int,
+               before: bool = False) -> list[Contender]:
     """The contenders in run order: edgeseg per precision, then the reference (if its model is given), then the
-    straightforward pipeline."""
+    straightforward pipeline; `before` adds edgeseg in the default precision with the whole-frame composite."""
     from edgeseg.variants import default_precision
     default = default_precision("cpu")
     out = [Contender(f"edgeseg-{p}" + (" (default)" if p == default else ""), "ours",
                      lambda p=p: EdgesegPipeline(p)) for p in precisions]
+    if before:
+        out.append(Contender(f"edgeseg-{default}, whole-frame composite (before)", "before",
+                             lambda: EdgesegPipeline(default, before=True)))
     if mediapipe_model is not None:
         out.append(Contender("mediapipe-landscape + cheapest blur", "reference",
                              lambda: MediaPipeCheapestBlur(mediapipe_model, threads)))
@@ -254,10 +280,11 @@ def mediapipe_model_path(wait_s: float, fetch: bool = False) -> Path | None:
 
 
 def run(sizes: list[tuple[int, int]], frames: int, block: int, warmup: int, precisions: list[str], threads: int,
-        video: Path, wait_s: float = 0.0, frames_4k: int | None = None, fetch: bool = False) -> dict:
+        video: Path, wait_s: float = 0.0, frames_4k: int | None = None, fetch: bool = False,
+        before: bool = False) -> dict:
     from edgeseg.bench import fingerprint
     mp_model = mediapipe_model_path(wait_s, fetch)
-    cons = contenders(precisions, mp_model, threads)
+    cons = contenders(precisions, mp_model, threads, before)
     runners = {c.name: c.make() for c in cons}
     source = read_source(video, frames + warmup)
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "device": fingerprint(),
@@ -285,17 +312,17 @@ def run(sizes: list[tuple[int, int]], frames: int, block: int, warmup: int, prec
 
 # --------------------------------------------------------------------------- reporting
 
-def _roles(result: dict) -> tuple[list[str], str | None, str | None]:
+def _roles(result: dict) -> tuple[list[str], str | None, str | None, str | None]:
     roles = result["contenders"]
     ours = [n for n, c in roles.items() if c["role"] == "ours"]
-    ref = next((n for n, c in roles.items() if c["role"] == "reference"), None)
-    naive = next((n for n, c in roles.items() if c["role"] == "straightforward"), None)
-    return ours, ref, naive
+    ref, naive, before = (next((n for n, c in roles.items() if c["role"] == role), None)
+                          for role in ("reference", "straightforward", "before"))
+    return ours, ref, naive, before
 
 
 def markdown(result: dict) -> str:
     """The tables: CPU ms per frame with ratios, % of a core at 30 FPS, wall ms, per-stage ms."""
-    ours, ref, naive = _roles(result)
+    ours, ref, naive, before = _roles(result)
     names = list(result["contenders"])
     d, s = result["device"], result["settings"]
     load = result["loadavg_start"][0]
@@ -309,6 +336,8 @@ def markdown(result: dict) -> str:
     head = ["frame"] + [f"{n} CPU ms" for n in names]
     head += [f"{o.split(' ')[0]} / reference" for o in ours] if ref else []
     head += [f"straightforward / {o.split(' ')[0]}" for o in ours] if naive else []
+    main_ours = next((o for o in ours if "(default)" in o), ours[0] if ours else None)
+    head += [f"{main_ours.split(' ')[0]} / before"] if before and ours else []
     lines += ["CPU ms per frame (`process_time`, all threads), median (p90); ratios of the medians:", "",
               "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for size, r in result["sizes"].items():
@@ -317,6 +346,8 @@ def markdown(result: dict) -> str:
             row += [f"{r[o]['cpu_ms']['median'] / r[ref]['cpu_ms']['median']:.2f}×" for o in ours]
         if naive:
             row += [f"{r[naive]['cpu_ms']['median'] / r[o]['cpu_ms']['median']:.1f}× faster" for o in ours]
+        if before and ours:
+            row += [f"{r[main_ours]['cpu_ms']['median'] / r[before]['cpu_ms']['median']:.2f}×"]
         lines.append("| " + " | ".join(row) + " |")
     # wall and core %
     lines += ["", "Wall ms per frame, median (p90), and % of one core at 30 FPS (CPU median × 30):", "",
@@ -404,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                    "pipeline's model (1; edgeseg's Pipeline uses its own default, 1 on CPU)")
     p.add_argument("--video", type=Path, default=VIDEO)
     p.add_argument("--wait-models", type=float, default=0.0, help="seconds to wait for the MediaPipe models")
+    p.add_argument("--before", action="store_true", help="add edgeseg with the whole-frame composite it had "
+                   "before the edge band, for before/after ratios per stage")
     p.add_argument("--fetch-models", action="store_true", help="download the mediapipe wheel and extract the "
                    "models if they are missing (benchmarks.mediapipe_ref.setup_env.ensure_models)")
     p.add_argument("--out", type=Path, default=RESULTS)
@@ -412,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     from edgeseg.bench import device_slug, fingerprint
     result = run(parse_sizes(args.sizes), args.frames, args.block, args.warmup,
                  [s for s in args.precisions.split(",") if s], args.threads, args.video, args.wait_models,
-                 args.frames_4k, args.fetch_models)
+                 args.frames_4k, args.fetch_models, args.before)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{device_slug(fingerprint())}_e2e"
     table = markdown(result)
