@@ -1,6 +1,5 @@
 """Latency governor: steps settings down under load and back up after, without oscillating."""
 import json
-import time
 
 import numpy as np
 import pytest
@@ -73,35 +72,36 @@ def test_a_budget_that_is_not_positive_is_refused():
         PipelineOptions(budget_ms=-3).validate()
 
 
-class SleepyRun:
-    """Wraps a session's run: sleeps `ms_per_kpx` ms per thousand input pixels (a slow device)."""
+class SlowRun:
+    """Wraps a session's run on a virtual clock: each call advances it `ms_per_kpx` ms per thousand input
+    pixels (a slow device), and nothing else advances it, so the frame times are exact on any machine."""
 
-    def __init__(self, run):
-        self.run, self.ms_per_kpx = run, 0.0
+    def __init__(self, run, clock: list):
+        self.run, self.clock, self.ms_per_kpx = run, clock, 0.0
 
     def __call__(self, x):
-        time.sleep(self.ms_per_kpx * x.shape[2] * x.shape[3] / 1000 / 1000)
+        self.clock[0] += self.ms_per_kpx * x.shape[2] * x.shape[3] / 1000 / 1000
         return self.run(x)
 
 
-def test_a_session_made_slow_then_fast_again_makes_the_pipeline_step_down_and_back_up(redness_model):
+def test_a_session_made_slow_then_fast_again_makes_the_pipeline_step_down_and_back_up(redness_model, monkeypatch):
+    import edgeseg.pipeline
+    clock = [0.0]
+    monkeypatch.setattr(edgeseg.pipeline.time, "perf_counter", lambda: clock[0])
     seg = SegmenterOptions(model_path=redness_model, provider="cpu")
     frame = np.full((180, 320, 3), 128, np.uint8)
-    with Pipeline(PipelineOptions(segmenter=seg, effect="mask")) as calib:      # this machine's speed now
-        for _ in range(30):
-            calib.process(frame)
-        budget = max(20.0, 4 * calib.timings.summary()["ms_per_frame_p90"])
+    budget = 20.0
     opts = PipelineOptions(segmenter=seg, effect="mask", budget_ms=budget)
     with Pipeline(opts) as pipe:
-        sleepy = pipe.segmenter.session.run = SleepyRun(pipe.segmenter.session.run)
-        sleepy.ms_per_kpx = 2 * budget / (144 * 256 / 1000)      # the 144x256 canvas sleeps twice the budget
+        slow = pipe.segmenter.session.run = SlowRun(pipe.segmenter.session.run, clock)
+        slow.ms_per_kpx = 2 * budget / (144 * 256 / 1000)        # the 144x256 canvas takes twice the budget
         for _ in range(40):
             pipe.process(frame)
         gov = pipe.governor
         assert gov.changes and gov.changes[0]["direction"] == "down" and gov.changes[0]["frame"] <= 15
         assert pipe.segmenter.meta.input_hw[0] * pipe.segmenter.meta.input_hw[1] < 144 * 256
         assert opts.segmenter.refine                   # the caller's options are not changed
-        sleepy.ms_per_kpx = 0.0
+        slow.ms_per_kpx = 0.0
         for _ in range(3000):                          # one step up per up_after (90) frames
             pipe.process(frame)
             if gov.level == 0:
