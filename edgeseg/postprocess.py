@@ -114,3 +114,17 @@ class TemporalSmoother:
         cv2.multiply(self._diff, self._weight, dst=self._diff)
         cv2.add(s, self._diff, dst=s)
         return s
+
+
+def mask_probability(output: np.ndarray, lb: Letterbox, meta) -> np.ndarray:
+    """The model's canvas-sized H×W output -> person probability over the frame's part of the canvas
+    (a view when the model outputs probabilities; sigmoid when `meta.output` is "logits")."""
+    prob = crop_letterbox(output, lb)
+    return sigmoid(prob).astype(np.float32) if meta.output == "logits" else prob
+
+
+def unprepare(output: np.ndarray, lb: Letterbox, meta) -> np.ndarray:
+    """The inverse of preprocess.prepare for the mask: the model's H×W output -> probability at the
+    frame's size (lb.frame_hw), bilinear."""
+    fh, fw = lb.frame_hw
+    return cv2.resize(mask_probability(output, lb, meta), (fw, fh), interpolation=cv2.INTER_LINEAR)

@@ -148,3 +148,19 @@ def to_tensor(canvas_bgr: np.ndarray, colour: str, layout: str, mean: tuple[floa
     if not plain:
         x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(x[None], dtype=dtype)
+
+
+def prepare(frame_bgr: np.ndarray, meta, canvas_hw: tuple[int, int] | None = None, dtype: type = np.float32,
+            out: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
+    """A BGR uint8 frame -> (the model's input tensor, the Letterbox that placed the frame), as `meta`
+    (ModelMeta) asks: its canvas for the frame's shape unless `canvas_hw` is given, then its colour
+    order, layout, mean and std. The one preparation the Segmenter, training-time validation and
+    export's parity check share; postprocess.unprepare is its inverse for the mask.
+
+    `out` is a canvas buffer, reused when its shape fits (see letterbox_image).
+    """
+    hw = frame_bgr.shape[:2]
+    canvas_hw = canvas_hw or choose_canvas(hw, meta.input_hw, meta.adaptive, meta.multiple)
+    lb = letterbox_geometry(hw, canvas_hw)
+    canvas = letterbox_image(frame_bgr, lb, out)
+    return to_tensor(canvas, meta.colour, meta.layout, meta.mean, meta.std, dtype), lb
