@@ -13,11 +13,14 @@ class Variant:
     suffix: str                  # inserted before ".onnx": default.onnx -> default.fp16.onnx
     providers: tuple[str, ...]   # the providers it suits (fastest first)
     note: str
+    default_for: tuple[str, ...] = ()   # providers that load it when nothing else is known (default_precision)
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    Variant("fp32", "", ("cpu", "cuda", "tensorrt"), "reference precision; fastest on CPUs without VNNI"),
-    Variant("fp16", ".fp16", ("cuda", "tensorrt"), "half the size; fast on GPUs, slow on most CPUs; fp32 inputs/outputs"),
+    Variant("fp32", "", ("cpu", "cuda", "tensorrt"), "reference precision; fastest on CPUs without VNNI",
+            ("cpu",)),
+    Variant("fp16", ".fp16", ("cuda", "tensorrt"), "half the size; fast on GPUs, slow on most CPUs; fp32 inputs/outputs",
+            ("cuda", "tensorrt")),
     Variant("int8", ".int8", ("tensorrt", "cpu"), "static QDQ; a quarter the size; fast on CPUs with VNNI/AMX and on TensorRT"),
 )}
 
@@ -46,4 +49,5 @@ def default_precision(provider: str) -> str:
     On CPU this is fp32: static INT8 QDQ measured slower on the reference CPU, see README.
     `edgeseg tune` measures the device and records the fastest in a profile.
     """
-    return "fp16" if provider in ("cuda", "tensorrt") else "fp32"
+    reference = next(iter(VARIANTS))     # the first row: fp32
+    return next((v.name for v in VARIANTS.values() if provider in v.default_for), reference)
