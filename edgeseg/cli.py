@@ -1,4 +1,6 @@
-"""edgeseg command line: process | live | eval | info | bench | tune | train. Heavy imports happen lazily."""
+"""edgeseg command line: process | live | eval | info | doctor | bench | tune | web | train | export.
+
+Heavy imports happen lazily."""
 from __future__ import annotations
 
 import argparse
@@ -9,40 +11,34 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError, EdgeSegError
+from .sizes import parse_hw  # noqa: F401  (its home is edgeseg.sizes; model sizes are HxW, frame sizes WxH)
 
 log = logging.getLogger("edgeseg")
 
 
-def parse_hw(text: str, flag: str = "--input-size") -> tuple[int, int]:
-    """'HxW' -> (H, W), for size flags.
-
-    Raises:
-        ConfigError: not two integers joined by x (the message names the flag).
-    """
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"{flag} {text!r} must look like HxW, e.g. 144x256") from None
-    return h, w
-
-
 def add_model_args(p: argparse.ArgumentParser) -> None:
+    from .meta import COLOURS, ModelMeta
+    from .session import PROVIDER_CHOICES
+    from .variants import VARIANTS
+    plain = ModelMeta()             # what --input-size assumes unless told
     g = p.add_argument_group("model")
     g.add_argument("--model", help="an .onnx model (default: the bundled model)")
-    g.add_argument("--precision", choices=("fp32", "fp16", "int8"),
+    g.add_argument("--precision", choices=tuple(VARIANTS),
                    help="variant (default: the tuned profile's, else fp32 on the CPU and fp16 on a GPU)")
-    g.add_argument("--provider", choices=("auto", "cpu", "cuda", "tensorrt"),
+    g.add_argument("--provider", choices=PROVIDER_CHOICES,
                    help="default: the tuned profile's, else auto (TensorRT, then CUDA, then the CPU, as installed)")
     g.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: the tuned profile's, "
                                                "else 1 on CPU, the fastest for this small a model, and the "
                                                "provider's own default on a GPU)")
     g.add_argument("--no-profile", action="store_true", help="ignore the profile saved by `edgeseg tune`")
-    g.add_argument("--input-size", help="for a model without edgeseg metadata: its input HxW")
-    g.add_argument("--canvas", help="base model input HxW for a model with dynamic H/W (the bundled one: "
-                                    "176x320; 144x256 is faster and less accurate)")
-    g.add_argument("--colour", choices=("RGB", "BGR"), default="RGB", help="with --input-size: channel order")
-    g.add_argument("--mean", default="0,0,0", help="with --input-size: per-channel mean after /255")
-    g.add_argument("--std", default="1,1,1", help="with --input-size: per-channel std after /255")
+    g.add_argument("--input-size", help="for a model without edgeseg metadata: its input size HxW (height first)")
+    g.add_argument("--canvas", help="base model input size HxW (height first) for a model with dynamic H/W "
+                                    "(the bundled one: 176x320; 144x256 is faster and less accurate)")
+    g.add_argument("--colour", choices=COLOURS, default=plain.colour, help="with --input-size: channel order")
+    g.add_argument("--mean", default=",".join(f"{v:g}" for v in plain.mean),
+                   help="with --input-size: per-channel mean after /255")
+    g.add_argument("--std", default=",".join(f"{v:g}" for v in plain.std),
+                   help="with --input-size: per-channel std after /255")
     g.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
 
 
@@ -54,16 +50,20 @@ def add_video_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_effect_args(p: argparse.ArgumentParser) -> None:
+    from .pipeline import EFFECTS, PipelineOptions
+    from .postprocess import FEATHER_DIRECTIONS
+    from .subject import SUBJECT_MODES
+    d = PipelineOptions()           # the defaults live in the options dataclass
     g = p.add_argument_group("effect")
-    g.add_argument("--effect", default="blur", choices=("blur", "replace", "mask", "none", "cutout"),
+    g.add_argument("--effect", default=d.effect, choices=EFFECTS,
                    help="cutout: the person on a transparent background (RGBA PNG/WebP, VP9+alpha .webm)")
-    g.add_argument("--blur", type=float, default=12.0, help="blur strength (sigma in 720p pixels)")
+    g.add_argument("--blur", type=float, default=d.blur_strength, help="blur strength (sigma in 720p pixels)")
     g.add_argument("--background", help="image or video for --effect replace")
-    g.add_argument("--feather", type=float, default=4.0, help="edge softness in 720p pixels")
-    g.add_argument("--feather-direction", default="centred", choices=("centred", "outward", "inward"))
+    g.add_argument("--feather", type=float, default=d.feather_px, help="edge softness in 720p pixels")
+    g.add_argument("--feather-direction", default=d.feather_direction, choices=FEATHER_DIRECTIONS)
     g.add_argument("--no-temporal", action="store_true", help="turn temporal smoothing off")
-    g.add_argument("--mask-every", type=int, default=1, help="run the model every N frames")
-    g.add_argument("--subject", default="all", choices=("all", "largest", "primary"),
+    g.add_argument("--mask-every", type=int, default=d.mask_every, help="run the model every N frames")
+    g.add_argument("--subject", default=d.subject, choices=tuple(SUBJECT_MODES),
                    help="keep every person (all), the largest region in each frame, or the main person, tracked")
     g.add_argument("--stats-json", help="write frames, ms/frame median/p90 and per-stage p50/p90 here")
 
@@ -100,9 +100,11 @@ def segmenter_options(args):
 
 def build_pipeline(args):
     from .pipeline import Pipeline, PipelineOptions
+    d = PipelineOptions()
     for flag, value in (("--blur", args.blur), ("--feather", args.feather)):   # in the flags' own names
         if value < 0:
-            raise ConfigError(f"{flag} {value:g} must be ≥ 0 (in 720p pixels; the defaults: --blur 12, --feather 4)")
+            raise ConfigError(f"{flag} {value:g} must be ≥ 0 (in 720p pixels; the defaults: "
+                              f"--blur {d.blur_strength:g}, --feather {d.feather_px:g})")
     if args.mask_every < 1:
         raise ConfigError(f"--mask-every {args.mask_every} must be ≥ 1 (1 runs the model on every frame)")
     opts = PipelineOptions(segmenter=segmenter_options(args), effect=args.effect, blur_strength=args.blur,
@@ -145,7 +147,8 @@ def cmd_process(args) -> int:
 
 def cmd_live(args) -> int:
     from .errors import SourceError
-    from .sources import open_source, parse_size
+    from .sizes import parse_size
+    from .sources import open_source
     from .video import run_live
     try:
         source = open_source(args.source, parse_size(args.size), args.fps, args.mirror, repeat_images=True,
@@ -230,10 +233,11 @@ def _parse_list(text: str, valid: tuple[str, ...], what: str) -> list[str]:
 
 def _bench_rows(args, log=print):
     from .bench import run_matrix
-    from .sources import parse_size
+    from .sizes import parse_size
     from .variants import VARIANTS
     precisions = _parse_list(args.precision, tuple(VARIANTS), "precision")
-    providers = _parse_list(args.provider, ("cpu", "cuda", "tensorrt"), "provider")
+    from .session import PROVIDER_NAMES
+    providers = _parse_list(args.provider, tuple(PROVIDER_NAMES), "provider")
     from .bench import device_line, fingerprint, load_warning, model_line, spread_warning, split_providers
     from .session import check_threads
     sizes = [parse_size(s) for s in args.sizes.split(",")]
@@ -303,7 +307,8 @@ def cmd_train(args) -> int:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise EdgeSegError("training needs PyTorch: pip install 'edgeseg[train]' (see README for the CPU build)") from None
+        from .install import pip_install
+        raise EdgeSegError(f"training needs PyTorch: {pip_install('train')} (see README for the CPU build)") from None
     from .train.config import config_from_dict, load_config
     from .train.loop import require_data, train
     cfg = load_config(args.config)
@@ -327,9 +332,16 @@ def cmd_train(args) -> int:
     if summary is None:        # a torchrun process other than rank 0: rank 0 reports
         return 0
     print(json.dumps(summary, indent=1))
-    print(f"\nnext: python -m export {Path(args.out) / 'best.pt'} --out {Path(args.out) / 'export'} "
+    from .install import EXPORT_COMMAND
+    print(f"\nnext: {EXPORT_COMMAND} {Path(args.out) / 'best.pt'} --out {Path(args.out) / 'export'} "
           f"--precision fp32,fp16,int8 --val DIR --calib DIR")
     return 0
+
+
+def cmd_export(argv: list[str]) -> int:
+    """`edgeseg export ...`: the export toolchain with its own flags (export extra)."""
+    from .install import EXPORT_COMMAND, export_main
+    return export_main()(argv, prog=EXPORT_COMMAND)
 
 
 def cmd_web(args) -> int:
@@ -344,6 +356,8 @@ def cmd_web(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .session import PROVIDER_NAMES
+    from .variants import VARIANTS
     p = argparse.ArgumentParser(prog="edgeseg", description="On-device portrait segmentation.")
     p.add_argument("--version", action="version", version=version_text())
     p.add_argument("--debug", action="store_true", help="show tracebacks, and OpenCV's and FFmpeg's own log lines")
@@ -368,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--output", help="also write the result to this video file (.mp4 H.264; .webm for a cutout)")
     add_video_args(sp)
     sp.add_argument("--virtual-cam", action="store_true", help="send to a virtual camera (virtualcam extra)")
-    sp.add_argument("--size", help="capture size WxH")
+    sp.add_argument("--size", help="capture size WxH (width first), e.g. 1280x720")
     sp.add_argument("--fps", type=float, help="capture frame rate to ask the camera for")
     sp.add_argument("--mirror", action="store_true")
     sp.add_argument("--retries", type=int, default=4, help="reopen a vanished camera/stream this often (backoff 0.5, 1, 2... s)")
@@ -402,10 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
                            ("tune", "save the fastest setting meeting --target-fps as a profile")):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("--model", help="an .onnx model (default: the bundled model)")
-        sp.add_argument("--precision", default="fp32,fp16,int8", help="comma-separated variants")
-        sp.add_argument("--provider", default="cpu,cuda,tensorrt",
+        sp.add_argument("--precision", default=",".join(VARIANTS), help="comma-separated variants")
+        sp.add_argument("--provider", default=",".join(PROVIDER_NAMES),
                         help="comma-separated; those this onnxruntime lacks get one line, not rows")
-        sp.add_argument("--sizes", default="640x360,1280x720,1920x1080", help="comma-separated frame sizes WxH")
+        sp.add_argument("--sizes", default="640x360,1280x720,1920x1080",
+                        help="comma-separated frame sizes WxH (width first)")
         sp.add_argument("--threads", default="1,2", help="comma-separated ONNX Runtime thread counts")
         sp.add_argument("--seconds", type=float, default=1.0, help="measuring time per row (after warm-up)")
         sp.add_argument("--spinning", action="store_true",
@@ -441,6 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train in N processes on this machine (DDP through torchrun: one GPU each, or gloo "
                          "on the CPU); the config's batch_size stays the global batch")
     sp.set_defaults(func=cmd_train)
+
+    sp = sub.add_parser("export", add_help=False,
+                        help="checkpoint -> ONNX variants, checked and gated (export extra; "
+                             "`edgeseg export --help` for its flags)")
+    sp.add_argument("argv", nargs=argparse.REMAINDER)
+    sp.set_defaults(func=lambda args: cmd_export(args.argv))
     return p
 
 
@@ -479,6 +500,13 @@ def version_text() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:      # export parses its own flags (and --help)
+        try:
+            return cmd_export(argv[1:])
+        except EdgeSegError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(message)s" if args.debug else "%(message)s")

@@ -38,3 +38,29 @@ def pip_install(extra: str) -> str:
     if root is None:
         return f"pip install 'edgeseg[{extra}]'"
     return f"{_short(sys.executable)} -m pip install -e '{_short(root)}[{extra}]'"
+
+
+EXPORT_COMMAND = "edgeseg export"   # what hints name: it works from a wheel and from a checkout
+
+
+def export_main():
+    """The export toolchain's `main(argv, prog)`: edgeseg_export from a wheel, export/ in a checkout.
+
+    Raises:
+        EdgeSegError: the export extra (PyTorch, ONNX) is not installed; the message names the command.
+    """
+    import importlib
+    import importlib.util
+    from .errors import EdgeSegError
+    missing = [m for m in ("torch", "onnx") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise EdgeSegError(f"export needs {' and '.join(missing)}: {pip_install('export')}")
+    if importlib.util.find_spec("edgeseg_export") is not None:
+        return importlib.import_module("edgeseg_export.__main__").main
+    root = _editable_root()
+    if root is None or not (Path(root) / "export" / "__main__.py").is_file():
+        raise EdgeSegError("this edgeseg has no export toolchain (edgeseg_export); reinstall it: "
+                           f"{pip_install('export')}")
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module("export.__main__").main

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import ModelError
+from .install import EXPORT_COMMAND
 from .variants import VARIANTS, default_precision, get_variant, variant_path
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -38,5 +39,5 @@ def pick_model_file(path: str | Path | None, precision: str | None, provider: st
         if not present:
             raise ModelError(f"model file {base} not found; pass --model PATH to an .onnx file")
         raise ModelError(f"no {precision} variant of {base.name} ({chosen.name} is missing); "
-                         f"available: {', '.join(present)}. Export it with `python -m export CKPT --precision {precision}`")
+                         f"available: {', '.join(present)}. Export it with `{EXPORT_COMMAND} CKPT --precision {precision}`")
     return chosen

@@ -12,10 +12,11 @@ import cv2
 import numpy as np
 
 from .errors import ConfigError
+from .install import EXPORT_COMMAND
 from .meta import ModelMeta
 from .models import pick_model_file
-from .postprocess import crop_letterbox, guided_filter, sigmoid
-from .preprocess import as_bgr_uint8, choose_canvas, letterbox_geometry, letterbox_image, resize_fast, to_tensor
+from .postprocess import guided_filter, mask_probability
+from .preprocess import as_bgr_uint8, choose_canvas, prepare, resize_fast
 from .session import Session, available_providers, check_threads, folder_error, resolve_providers, short_name
 
 
@@ -93,7 +94,7 @@ class Segmenter:
         if self.session.static_hw is not None and self.session.static_hw != (h, w):
             sh, sw = self.session.static_hw
             raise ConfigError(f"{self.model_path.name} has a fixed {sh}x{sw} input, so input_size {h}x{w} cannot "
-                              f"apply; re-export it with `python -m export CKPT --input-size {h}x{w}`")
+                              f"apply; re-export it with `{EXPORT_COMMAND} CKPT --input-size {h}x{w}`")
         return h, w
 
     @classmethod
@@ -142,15 +143,14 @@ class Segmenter:
         s = min(1.0, opts.work_size / max(fh, fw))
         work_wh = (max(1, round(fw * s)), max(1, round(fh * s)))
         small = resize_fast(frame, work_wh) if s < 1.0 else frame
-        lb = letterbox_geometry((work_wh[1], work_wh[0]), self.canvas_for((fh, fw)))
-        self._canvas = letterbox_image(small, lb, self._canvas)
-        x = to_tensor(self._canvas, meta.colour, meta.layout, meta.mean, meta.std, self.session.input_dtype)
+        ch, cw = self.canvas_for((fh, fw))
+        if self._canvas is None or self._canvas.shape != (ch, cw, 3):
+            self._canvas = np.zeros((ch, cw, 3), np.uint8)      # reused while the canvas size holds
+        x, lb = prepare(small, meta, (ch, cw), self.session.input_dtype, self._canvas)
         t1 = time.perf_counter()
         out = self.session.run(x)
         t2 = time.perf_counter()
-        prob = crop_letterbox(out, lb)
-        if meta.output == "logits":
-            prob = sigmoid(prob).astype(np.float32)
+        prob = mask_probability(out, lb, meta)
         if smooth is not None:
             prob = smooth(np.ascontiguousarray(prob))
         mask = cv2.resize(prob, work_wh, interpolation=cv2.INTER_LINEAR)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, MetadataError, ModelError, ProviderError, choices_error
+from .install import EXPORT_COMMAND
 from .meta import META_KEY, ModelMeta
 
 log = logging.getLogger("edgeseg")
@@ -97,7 +98,7 @@ def read_meta(sess, path: Path, override: ModelMeta | None) -> ModelMeta:
     text = sess.get_modelmeta().custom_metadata_map.get(META_KEY)
     if text is None:
         raise MetadataError(f"{path} has no edgeseg metadata ('{META_KEY}' in metadata_props). Export it with "
-                            "`python -m export`, or describe it yourself: --input-size HxW [--mean/--std/--colour]")
+                            f"`{EXPORT_COMMAND}`, or describe it yourself: --input-size HxW [--mean/--std/--colour]")
     try:
         return ModelMeta.from_json(text)
     except MetadataError as exc:
@@ -162,15 +163,15 @@ class Session:
             return {}
         import hashlib
         from .trt import engine_cache_dir, trt_profile_shapes
-        if meta is None:   # read the model's own metadata first: the cache key needs its input size
-            meta = Session(self.path, "cpu").meta
+        probe = Session(self.path, "cpu", meta=meta)   # the cache key needs the input size, the profile its name
+        meta = probe.meta
         sha = hashlib.sha256(self.path.read_bytes()).hexdigest()
         cache = engine_cache_dir(trt_cache_dir, sha, meta.input_hw)
         log.info("TensorRT engine cache: %s", cache)
         opts = {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache),
                 "trt_timing_cache_enable": "True", "trt_timing_cache_path": str(cache), "trt_fp16_enable": "True"}
         if meta.adaptive:
-            opts.update(trt_profile_shapes(meta))
+            opts.update(trt_profile_shapes(meta, probe.input.name))
         return opts
 
     def _check_fallback(self, asked: list[str]) -> None:

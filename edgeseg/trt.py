@@ -35,8 +35,9 @@ def tensorrt_version() -> str | None:
         return None
 
 
-def trt_profile_shapes(meta) -> dict:
-    """One optimisation profile covering every canvas the runtime can choose for a dynamic model."""
+def trt_profile_shapes(meta, input_name: str) -> dict:
+    """One optimisation profile covering every canvas the runtime can choose for a dynamic model
+    (`input_name`: the model's input, as its session names it)."""
     from .preprocess import choose_canvas
     canvases = [choose_canvas((1000, int(1000 * a)), meta.input_hw, True, meta.multiple) for a in (0.25, 1.0, 4.0)]
     side = max(max(c) for c in canvases)
@@ -44,6 +45,6 @@ def trt_profile_shapes(meta) -> dict:
     h, w = meta.input_hw
 
     def shape(a, b):
-        return f"image:1x3x{a}x{b}" if meta.layout == "NCHW" else f"image:1x{a}x{b}x3"
+        return f"{input_name}:1x3x{a}x{b}" if meta.layout == "NCHW" else f"{input_name}:1x{a}x{b}x3"
     return {"trt_profile_min_shapes": shape(lo, lo), "trt_profile_opt_shapes": shape(h, w),
             "trt_profile_max_shapes": shape(side, side)}

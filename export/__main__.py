@@ -1,4 +1,6 @@
-"""python -m export CHECKPOINT --out DIR|MODEL.onnx [--precision fp32,fp16,int8] ...
+"""edgeseg export CHECKPOINT --out DIR|MODEL.onnx [--precision fp32,fp16,int8] ...
+
+(`python -m export` in a source checkout; the wheel ships this package as edgeseg_export.)
 
 Steps: export -> check -> simplify -> metadata -> parity (torch vs ORT) -> fp16 / int8
 -> accuracy gate on --val -> latency -> report.md / report.json.
@@ -15,30 +17,23 @@ import cv2
 import numpy as np
 
 from edgeseg import __version__
-from edgeseg.cli import parse_hw as cli_parse_hw
 from edgeseg.errors import ConfigError, EdgeSegError
 from edgeseg.evaluate import evaluate, image_mask_pairs
 from edgeseg.meta import ModelMeta
 from edgeseg.segmenter import Segmenter, SegmenterOptions
-from edgeseg.sources import IMAGE_EXTS
+from edgeseg.sizes import parse_hw_multiple
+from edgeseg.files import IMAGE_EXTS
 from edgeseg.variants import VARIANTS, variant_path
 
-from .quantize import calibration_tensors, to_fp16, to_int8
+from .quantize import to_fp16, to_int8
 from .steps import check_onnx, export_onnx, read_meta, sha256_file, simplify_onnx, write_meta
 from .verify import gate, latency_ms, torch_parity
 
 log = logging.getLogger("export")
 
 
-def parse_hw(text: str) -> tuple[int, int]:
-    h, w = cli_parse_hw(text, "--input-size")
-    if h % 16 or w % 16 or h <= 0 or w <= 0:
-        raise ConfigError(f"--input-size {text}: height and width must be positive multiples of 16")
-    return h, w
-
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m export", description=__doc__,
+def parse_args(argv, prog: str = "python -m export"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", help="a .pt written by `edgeseg train` (best.pt or last.pt)")
     p.add_argument("--out", required=True, help="output folder, or the fp32 file path ending in .onnx")
@@ -49,7 +44,7 @@ def parse_args(argv):
     p.add_argument("--val", help="folder with images/ and masks/: accuracy of every variant, and the gate")
     p.add_argument("--val-count", type=int, default=0, help="use only the first N validation pairs (0: all)")
     p.add_argument("--opset", type=int, default=17)
-    p.add_argument("--input-size", help="base input HxW (default: the checkpoint's)")
+    p.add_argument("--input-size", help="base input size HxW (height first; default: the checkpoint's)")
     p.add_argument("--dynamic", action=argparse.BooleanOptionalAction, default=None,
                    help="dynamic H/W so portrait frames get a portrait canvas (default: as trained)")
     p.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True)
@@ -94,7 +89,7 @@ def run(args) -> int:
     model.load_state_dict(state["model"])
     model.eval()
     trained = trained_meta(state)
-    input_hw = parse_hw(args.input_size) if args.input_size else trained.input_hw
+    input_hw = parse_hw_multiple(args.input_size, trained.multiple) if args.input_size else trained.input_hw
     dynamic = trained.adaptive if args.dynamic is None else args.dynamic
 
     out = Path(args.out)
@@ -116,29 +111,28 @@ def run(args) -> int:
         val_pairs = val_pairs[: args.val_count]
     sample_imgs = [cv2.imread(str(p)) for p, _ in val_pairs[:8]] or \
         [np.random.default_rng(i).integers(0, 256, (360, 640, 3), np.uint8) for i in range(4)]
-    diff = torch_parity(model, path, calibration_tensors(sample_imgs, meta))
+    diff = torch_parity(model, path, sample_imgs, trained)
     log.info("parity    torch vs ONNX Runtime: max abs diff %.2e (limit 1e-4)", diff)
 
     shipped = save_weights(state, meta, base.with_suffix(".pt"))
     log.info("weights   %s (for fine-tuning: `init: %s` in a training config)", shipped, shipped)
-    files = {"fp32": path}
-    if "fp16" in precisions:
-        files["fp16"] = to_fp16(path, variant_path(base, "fp16"))
-    if "int8" in precisions:
-        calib = read_folder_images(args.calib or args.val, args.calib_count)
-        files["int8"] = to_int8(path, variant_path(base, "int8"), calib, args.per_channel, not args.quantize_all)
+    reference = next(iter(VARIANTS))     # fp32, the first row of the table: always made, the gate's reference
+    makers = {reference: lambda dst: path,
+              "fp16": lambda dst: to_fp16(path, dst),
+              "int8": lambda dst: to_int8(path, dst, read_folder_images(args.calib or args.val, args.calib_count),
+                                          args.per_channel, not args.quantize_all)}
+    files = {name: makers[name](variant_path(base, name)) for name in VARIANTS
+             if name == reference or name in precisions}
 
     rows, failures = [], []
     ref_iou = None
-    for name in ("fp32", "fp16", "int8"):
-        if name not in files:
-            continue
+    for name in files:
         row = {"variant": name, "file": files[name].name, "kb": round(files[name].stat().st_size / 1024, 1)}
         if val_pairs:
             with Segmenter(SegmenterOptions(model_path=files[name], provider="cpu")) as seg:
                 _, summary = evaluate(seg, val_pairs)
             row.update(person_iou=summary["person_iou"], boundary_f=summary["boundary_f"])
-            if name == "fp32":
+            if name == reference:
                 ref_iou, row["gate"] = summary["person_iou"], "reference"
             else:
                 try:
@@ -200,9 +194,10 @@ def report_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "python -m export") -> int:
+    """Run the export; `prog` is the command's name in --help (`edgeseg export` from the CLI)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     try:
         return run(args)
     except EdgeSegError as exc:

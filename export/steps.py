@@ -13,6 +13,8 @@ import onnx
 from edgeseg.meta import META_KEY, ModelMeta
 
 log = logging.getLogger("export")
+INPUT_NAME, OUTPUT_NAME = "image", "mask"   # what export names the graph's input and output; the rest
+                                            # of the toolchain reads them from the file or its session
 
 
 def timed_step(fn):
@@ -41,10 +43,10 @@ def export_onnx(model, out: Path, input_hw: tuple[int, int], dynamic: bool, opse
     import torch
     model.eval()
     x = torch.rand(1, 3, *input_hw)
-    axes = {"image": {2: "height", 3: "width"}, "mask": {2: "height", 3: "width"}} if dynamic else None
+    axes = {name: {2: "height", 3: "width"} for name in (INPUT_NAME, OUTPUT_NAME)} if dynamic else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), str(out), input_names=["image"], output_names=["mask"],
+        torch.onnx.export(model, (x,), str(out), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           opset_version=opset, dynamo=False, dynamic_axes=axes, do_constant_folding=True)
     return out
 

@@ -9,6 +9,8 @@ import numpy as np
 from edgeseg.bench import time_it
 from edgeseg.errors import VerificationError
 from edgeseg.meta import ModelMeta
+from edgeseg.postprocess import unprepare
+from edgeseg.preprocess import as_bgr_uint8, prepare
 from edgeseg.session import Session
 
 log = logging.getLogger("export")
@@ -16,22 +18,32 @@ PARITY_TOLERANCE = 1e-4
 GATE_POINTS = 0.5
 
 
-def torch_parity(model, onnx_path: Path, tensors: list[np.ndarray]) -> float:
-    """Max abs diff between torch and ONNX Runtime (CPU) outputs over the given inputs.
+def torch_parity(model, onnx_path: Path, frames: list[np.ndarray], trained: ModelMeta) -> float:
+    """Max abs diff, over BGR frames, between torch fed the way it was trained and ONNX Runtime (CPU)
+    fed the way the runtime feeds the exported file: preprocess.prepare with `trained` (the
+    checkpoint's ModelMeta, at the export's canvas) against prepare with the file's own metadata,
+    each mask brought back to the frame by postprocess.unprepare. A file whose colour order or
+    normalisation differs from training's fails here.
 
     Raises:
         VerificationError: the difference exceeds PARITY_TOLERANCE.
     """
     import torch
     sess = Session(onnx_path, "cpu")
+    runtime = sess.meta
+    torch_meta = trained.replace(input_hw=runtime.input_hw, adaptive=runtime.adaptive, multiple=runtime.multiple)
     worst = 0.0
     with torch.no_grad():
-        for x in tensors:
-            ref = model(torch.from_numpy(x))[0, 0].numpy()
-            worst = max(worst, float(np.abs(sess.run(x) - ref).max()))
+        for frame in frames:
+            frame = as_bgr_uint8(frame)
+            x, lb = prepare(frame, torch_meta)
+            ref = unprepare(model(torch.from_numpy(x))[0, 0].numpy(), lb, torch_meta)
+            y, lb = prepare(frame, runtime, sess.static_hw, sess.input_dtype)
+            worst = max(worst, float(np.abs(unprepare(sess.run(y), lb, runtime) - ref).max()))
     if worst > PARITY_TOLERANCE:
-        raise VerificationError(f"ONNX Runtime differs from torch by {worst:.2e} (> {PARITY_TOLERANCE:.0e}); "
-                                "the export is wrong: check the opset and unsupported ops")
+        raise VerificationError(f"ONNX Runtime on the exported file differs from torch as trained by {worst:.2e} "
+                                f"(> {PARITY_TOLERANCE:.0e}); check that its metadata's colour/mean/std match "
+                                "training's, then the opset and unsupported ops")
     return worst
 
 

@@ -76,8 +76,8 @@ def test_the_trt_cache_key_changes_with_model_shape_and_version(tmp_path, monkey
 
 
 def test_the_trt_profile_covers_every_adaptive_canvas():
-    shapes = trt_profile_shapes(ModelMeta())
-    assert shapes["trt_profile_opt_shapes"] == "image:1x3x144x256"
+    shapes = trt_profile_shapes(ModelMeta(), "frames")
+    assert shapes["trt_profile_opt_shapes"] == "frames:1x3x144x256"     # the session's input name, not a literal
     mx = int(shapes["trt_profile_max_shapes"].split("x")[-1])
     assert mx >= 384
 

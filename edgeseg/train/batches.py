@@ -44,6 +44,7 @@ class EpochBatches(IterableDataset):
             raise ValueError("several processes need per-sample seeding")
         self.augmenter, self.cfg, self.epoch = augmenter, cfg, epoch
         self.share, self.per_sample = rank_share(cfg.batch_size, world, rank), per_sample
+        self.meta = cfg.model_meta()
 
     def __len__(self) -> int:
         return self.cfg.samples_per_epoch // self.cfg.batch_size
@@ -53,13 +54,13 @@ class EpochBatches(IterableDataset):
         return tuple(self.cfg.canvases[rng.choice(len(self.cfg.canvases), p=weights / weights.sum())])
 
     def _batch(self, hw: tuple[int, int], rngs: list[np.random.Generator]):
-        n = len(rngs)
+        n, meta = len(rngs), self.meta
         imgs = np.empty((n, 3) + hw, np.float32)
         masks = np.empty((n, 1) + hw, np.float32)
         valid = np.empty((n, 1) + hw, np.float32)
         for i, rng in enumerate(rngs):
             img, masks[i, 0], valid[i, 0] = self.augmenter.sample(hw, rng)
-            imgs[i] = to_tensor(img, "RGB", "NCHW", (0.0,) * 3, (1.0,) * 3)[0]
+            imgs[i] = to_tensor(img, meta.colour, "NCHW", meta.mean, meta.std)[0]   # the batch is NCHW
         return torch.from_numpy(imgs), torch.from_numpy(masks), torch.from_numpy(valid)
 
     def __iter__(self):

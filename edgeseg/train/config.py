@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, choices_error
+from ..meta import ModelMeta
 from .augment import AugmentConfig
 
 
@@ -16,7 +17,7 @@ BEST_METRICS = ("val_person_iou", "val_miou", "val_boundary_f", "val_portrait_io
 
 @dataclass
 class TrainConfig:
-    data: list[str] = field(default_factory=lambda: ["../shared/data/people/ccp"])
+    data: list[str] = field(default_factory=list)   # folders with images/ and masks/ (a config or --data names them)
     soft_label_data: list[str] = field(default_factory=list)   # folders of `data` whose masks are soft labels
     data_weights: list[float] = field(default_factory=list)    # how often each `data` folder is drawn; []: by size
     coarse_edges: list[str] = field(default_factory=list)      # folders of `data` with coarse (polygon) mask edges
@@ -60,6 +61,11 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def model_meta(self) -> ModelMeta:
+        """The model's contract as trained: its base canvas and canvas rule, with ModelMeta's stride,
+        colour order, layout and normalisation. Batches, validation and every checkpoint read it."""
+        return ModelMeta(input_hw=tuple(self.input_hw), adaptive=self.adaptive_canvas)
+
     def score_keys(self) -> list[str]:
         """The validation keys an epoch reports: the first folder's, one pair per other folder and monitor set."""
         keys = list(BEST_METRICS[:5])
@@ -96,9 +102,11 @@ def config_from_dict(values: dict) -> TrainConfig:
         raise ConfigError(f"coarse_edges {stray} must also be listed in data ({cfg.data})")
     if len(cfg.canvases) != len(cfg.canvas_weights):
         raise ConfigError("canvases and canvas_weights must have the same length")
+    stride = ModelMeta().multiple
     for h, w in cfg.canvases + [cfg.input_hw]:
-        if h % 16 or w % 16:
-            raise ConfigError(f"canvas {h}x{w}: height and width must be multiples of 16 (the model's stride)")
+        if h % stride or w % stride:
+            raise ConfigError(f"canvas {h}x{w}: height and width must be multiples of {stride} "
+                              "(the model's stride)")
     if cfg.device not in DEVICES:
         raise choices_error("device", cfg.device, DEVICES)
     if not 0.0 <= cfg.ema_decay < 1.0:

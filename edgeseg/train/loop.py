@@ -19,7 +19,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..errors import ConfigError, DataError
-from ..meta import ModelMeta
 from .augment import Augmenter
 from .batches import EpochBatches, rank_share
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -226,7 +225,7 @@ def end_epoch(t: Trainee, data: TrainData, cfg: TrainConfig, out: Path, epoch: i
              "scheduler": t.sched.state_dict(), "epoch": epoch, "best": t.best, "history": t.history,
              "train_config": cfg.to_dict(),
              "input": {"hw": list(cfg.input_hw), "adaptive": cfg.adaptive_canvas},
-             "meta": json.loads(ModelMeta(input_hw=tuple(cfg.input_hw), adaptive=cfg.adaptive_canvas).to_json())}
+             "meta": json.loads(cfg.model_meta().to_json())}
     if t.ema is not None:   # "model" holds the averaged weights (what export and `init:` use)
         state.update(train_model=_cpu(t.model.state_dict()), ema_updates=t.ema.updates)
     save_checkpoint(state, out / "last.pt")
@@ -292,6 +291,10 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict |
 
 
 def require_data(dirs: list[str]) -> None:
+    """Raises DataError when no folder is named or one does not exist (the message says the fix)."""
+    if not dirs:
+        raise DataError("no training data: pass --data DIR (a folder with images/ and masks/; repeatable), "
+                        "or list `data:` in the --config file, as configs/default.yaml does")
     for d in dirs:
         if not Path(d).exists():
             raise DataError(f"training data folder {d} does not exist; pass --data DIR with images/ and masks/")

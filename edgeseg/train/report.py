@@ -37,7 +37,7 @@ def sample_grid(model, val: list[Pair], cfg, path: Path, n: int = 8, tile_h: int
     for pair in val[:: max(1, len(val) // n)][:n]:
         row = []
         for img, gt in ((pair.image, pair.mask), portrait_crop(pair)):
-            prob = predict_torch(model, img, tuple(cfg.input_hw), cfg.adaptive_canvas)
+            prob = predict_torch(model, img, cfg.model_meta())
             over = img.copy()
             over[prob >= 0.5] = (0.5 * over[prob >= 0.5] + (0, 110, 0)).astype(np.uint8)
             contours, _ = cv2.findContours((gt > 127).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

@@ -1,30 +1,29 @@
-"""Scoring a torch model during training, through the runtime's letterbox and crop."""
+"""Scoring a torch model during training, through the runtime's preparation (prepare / unprepare)."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
+from ..meta import ModelMeta
 from ..metrics import mean_scores, score_mask
-from ..preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_tensor
+from ..postprocess import unprepare
+from ..preprocess import prepare
 from .config import TrainConfig
 from .data import Pair, portrait_crop
 
 
 @torch.no_grad()
-def predict_torch(model: torch.nn.Module, image_bgr: np.ndarray, base_hw: tuple[int, int], adaptive: bool) -> np.ndarray:
-    """Person probability at the image's resolution, through the runtime's letterbox (on the model's device)."""
-    lb = letterbox_geometry(image_bgr.shape[:2], choose_canvas(image_bgr.shape[:2], base_hw, adaptive))
-    x = to_tensor(letterbox_image(image_bgr, lb), "RGB", "NCHW", (0.0,) * 3, (1.0,) * 3)
+def predict_torch(model: torch.nn.Module, image_bgr: np.ndarray, meta: ModelMeta) -> np.ndarray:
+    """Person probability at the image's resolution, prepared as the runtime prepares it
+    (preprocess.prepare / postprocess.unprepare with the model's ModelMeta; on the model's device)."""
+    x, lb = prepare(image_bgr, meta)
     device = next(model.parameters()).device
-    prob = model(torch.from_numpy(x).to(device))[0, 0].float().cpu().numpy()
-    prob = prob[lb.top:lb.top + lb.height, lb.left:lb.left + lb.width]
-    return cv2.resize(prob, (image_bgr.shape[1], image_bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return unprepare(model(torch.from_numpy(x).to(device))[0, 0].float().cpu().numpy(), lb, meta)
 
 
 def _score_set(model: torch.nn.Module, pairs: list[Pair], cfg: TrainConfig) -> dict[str, float]:
-    base, adaptive = tuple(cfg.input_hw), cfg.adaptive_canvas
-    return mean_scores([score_mask(predict_torch(model, p.image, base, adaptive), p.mask > 127) for p in pairs])
+    meta = cfg.model_meta()
+    return mean_scores([score_mask(predict_torch(model, p.image, meta), p.mask > 127) for p in pairs])
 
 
 def validate(model: torch.nn.Module, val: list[Pair], cfg: TrainConfig,
