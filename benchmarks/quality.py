@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -159,7 +161,7 @@ def main(argv=None) -> int:
     any_row = next(iter(rows.values()))
     result = {"sets": list(sets), "images": {s: any_row[s]["images"] for s in sets}, "rows": rows,
               "variant_gate": gates, "seconds": round(time.perf_counter() - t0, 1),
-              "command": "python -m benchmarks.quality " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
+              "command": "python -m benchmarks.quality " + shlex.join(argv if argv is not None else sys.argv[1:]),
               "date": time.strftime("%Y-%m-%d")}
     out.with_suffix(".json").write_text(json.dumps(result, indent=1))
     table = markdown(result)

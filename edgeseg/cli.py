@@ -332,8 +332,11 @@ def cmd_train(args) -> int:
     if summary is None:        # a torchrun process other than rank 0: rank 0 reports
         return 0
     print(json.dumps(summary, indent=1))
+    best = Path(args.out) / "best.pt"
+    if not best.exists():
+        raise EdgeSegError(f"training wrote no checkpoint {best}; check the log above (no epoch finished?)")
     from .install import EXPORT_COMMAND
-    print(f"\nnext: {EXPORT_COMMAND} {Path(args.out) / 'best.pt'} --out {Path(args.out) / 'export'} "
+    print(f"\nnext: {EXPORT_COMMAND} {best} --out {Path(args.out) / 'export'} "
           f"--precision fp32,fp16,int8 --val DIR --calib DIR")
     return 0
 

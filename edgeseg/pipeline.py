@@ -179,7 +179,8 @@ class Pipeline:
         """
         if not self._busy.acquire(blocking=False):
             raise EdgeSegError("this Pipeline is already processing a frame in another thread; "
-                               "create one Pipeline per thread (they can share nothing but the model file)")
+                               "create one Pipeline per stream and thread (it keeps temporal state); several Pipelines "
+                               "may share one Segmenter: Pipeline(options, segmenter=seg)")
         try:
             return self._process(frame)
         finally:

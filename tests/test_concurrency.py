@@ -54,7 +54,7 @@ def test_a_pipeline_used_from_two_threads_at_once_raises_a_clear_error():
         t.join()
     finally:
         pipe._busy.release()
-    assert isinstance(errors[0], EdgeSegError) and "one Pipeline per thread" in str(errors[0])
+    assert isinstance(errors[0], EdgeSegError) and "one Pipeline per stream and thread" in str(errors[0]) and "share one Segmenter" in str(errors[0])
 
 
 def _try(pipe):
