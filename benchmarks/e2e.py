@@ -33,6 +33,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from .readme import update_readme as update_block
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 VIDEO = ROOT.parents[1] / "shared" / "data" / "videos" / "desk.mp4"
@@ -403,17 +405,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def update_readme(readme: Path, table: str) -> None:
-    """Replace the text between README's e2e-table markers with `table`.
-
-    Raises:
-        SystemExit: the markers are missing.
-    """
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{readme} has no {BEGIN} ... {END} markers; add them where the table belongs")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    _write(readme, head + BEGIN + "\n" + table + END + tail)
+    """Replace the text between README's e2e-table markers with `table` (SystemExit if they are missing)."""
+    update_block(readme, table, BEGIN, END)
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:

@@ -26,15 +26,14 @@ DEFAULT_MODEL = ROOT.parent / "edgeseg" / "models" / "default.onnx"
 
 
 def runners(model: Path) -> dict:
-    from edgeseg.preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_tensor
+    from edgeseg.preprocess import prepare
     from edgeseg.session import Session
     from .mediapipe_ref.runner import SelfieModel
     from .mediapipe_ref.setup_env import DEFAULT_ROOT, MODELS
     frame = read_frames(DATA / "desk.mp4", 1, (1280, 720))[0]
     sess = Session(model, provider="cpu", threads=1, spinning=False)
     meta = sess.meta
-    lb = letterbox_geometry(frame.shape[:2], choose_canvas(frame.shape[:2], meta.input_hw, meta.adaptive))
-    x = to_tensor(letterbox_image(frame, lb), meta.colour, meta.layout, meta.mean, meta.std)
+    x, lb = prepare(frame, meta)
     out = {f"edgeseg {model.stem} @{lb.canvas_hw[0]}x{lb.canvas_hw[1]}": lambda: sess.run(x)}
     for name, (fname, _) in MODELS.items():
         m = SelfieModel(DEFAULT_ROOT / "models" / fname, threads=1)

@@ -24,13 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
-
 from edgeseg.evaluate import evaluate, image_mask_pairs
 from edgeseg.segmenter import Segmenter, SegmenterOptions
 from edgeseg.variants import VARIANTS, variant_path
 
 from .readme import update_readme
+from .valsets import save_pair
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -54,13 +53,8 @@ def write_val_splits(data_root: Path, work: Path, val_fraction: float) -> dict[s
             views = {"val ccp full": lambda p: (p.image, p.mask), "val ccp portrait": portrait_crop}
         for name, view in views.items():
             out = work / name.replace(" ", "_")
-            (out / "images").mkdir(parents=True, exist_ok=True)
-            (out / "masks").mkdir(parents=True, exist_ok=True)
             for pair in val:
-                img, mask = view(pair)
-                stem = pair.name.replace("/", "_")
-                cv2.imwrite(str(out / "images" / f"{stem}.png"), img)
-                cv2.imwrite(str(out / "masks" / f"{stem}.png"), mask)
+                save_pair(out, pair.name.replace("/", "_"), *view(pair))
             sets[name] = out
     return sets
 
@@ -109,7 +103,7 @@ def markdown(result: dict) -> str:
         cells = [f"{row[s]['person_iou']:.3f} / {row[s]['boundary_f']:.3f}" if s in row else "–" for s in sets]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"Person IoU / boundary F (threshold 0.5; boundary tolerance ceil(0.008 × diagonal) px). Images per set: "
+    lines.append("Person IoU / boundary F (threshold 0.5; boundary tolerance ceil(0.008 × diagonal) px). Images per set: "
                  + ", ".join(f"{s} {result['images'][s]}" for s in sets) + ".")
     for label, gate in result.get("variant_gate", {}).items():
         lines.append(f"Largest person-IoU loss against fp32 over the dev sets, {label}: "

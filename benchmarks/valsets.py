@@ -61,6 +61,13 @@ def group_scene(pair: Pair, others: list[Pair], backgrounds: list[np.ndarray]) -
     return img, np.where(mask >= 0.5, 255, 0).astype(np.uint8)
 
 
+def save_pair(folder: Path, stem: str, image: np.ndarray, mask: np.ndarray) -> None:
+    """One image/mask pair in the images/ + masks/ layout that `edgeseg eval` and training read."""
+    for kind, data in (("images", image), ("masks", mask)):
+        (folder / kind).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / kind / f"{stem}.png"), data)
+
+
 def write_valsets(data: list[str], out: Path, val_fraction: float = 0.1,
                   backgrounds: str | Path | None = "../shared/data/backgrounds") -> dict[str, int]:
     _, val = split_pairs(load_pairs(data).pairs, val_fraction)
@@ -72,21 +79,14 @@ def write_valsets(data: list[str], out: Path, val_fraction: float = 0.1,
             (out / sub / kind).mkdir(parents=True, exist_ok=True)
     for pair in val:
         stem = pair.name.replace("/", "_")
-        cv2.imwrite(str(out / "full" / "images" / f"{stem}.png"), pair.image)
-        cv2.imwrite(str(out / "full" / "masks" / f"{stem}.png"), pair.mask)
-        img, mask = portrait_crop(pair)
-        cv2.imwrite(str(out / "portrait" / "images" / f"{stem}.png"), img)
-        cv2.imwrite(str(out / "portrait" / "masks" / f"{stem}.png"), mask)
+        save_pair(out / "full", stem, pair.image, pair.mask)
+        save_pair(out / "portrait", stem, *portrait_crop(pair))
         if scenes and is_whole_person(pair):
-            img, mask = small_person_scene(pair, scenes)
-            cv2.imwrite(str(out / "small" / "images" / f"{stem}.png"), img)
-            cv2.imwrite(str(out / "small" / "masks" / f"{stem}.png"), mask)
+            save_pair(out / "small", stem, *small_person_scene(pair, scenes))
             counts["small"] += 1
             others = [p for p in whole if p is not pair]
             if others:
-                img, mask = group_scene(pair, others, scenes)
-                cv2.imwrite(str(out / "group" / "images" / f"{stem}.png"), img)
-                cv2.imwrite(str(out / "group" / "masks" / f"{stem}.png"), mask)
+                save_pair(out / "group", stem, *group_scene(pair, others, scenes))
                 counts["group"] += 1
     return counts
 

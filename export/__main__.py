@@ -22,7 +22,7 @@ from edgeseg.evaluate import evaluate, image_mask_pairs
 from edgeseg.meta import ModelMeta
 from edgeseg.segmenter import Segmenter, SegmenterOptions
 from edgeseg.sizes import parse_hw_multiple
-from edgeseg.files import IMAGE_EXTS
+from edgeseg.files import read_images_spread
 from edgeseg.variants import VARIANTS, variant_path
 
 from .quantize import to_fp16, to_int8
@@ -52,21 +52,6 @@ def parse_args(argv, prog: str = "python -m export"):
     p.add_argument("--force", action="store_true", help="keep variants that fail the accuracy gate")
     p.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     return p.parse_args(argv)
-
-
-def read_folder_images(folder: str, count: int) -> list[np.ndarray]:
-    d = Path(folder)
-    if (d / "images").is_dir():
-        d = d / "images"
-    if not d.is_dir():
-        raise ConfigError(f"--calib {folder} is not a folder of images")
-    files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS)
-    step = max(1, len(files) // max(1, count))
-    imgs = [cv2.imread(str(p)) for p in files[::step][:count]]
-    imgs = [i for i in imgs if i is not None]
-    if not imgs:
-        raise ConfigError(f"--calib {folder} holds no readable images")
-    return imgs
 
 
 def run(args) -> int:
@@ -119,7 +104,7 @@ def run(args) -> int:
     reference = next(iter(VARIANTS))     # fp32, the first row of the table: always made, the gate's reference
     makers = {reference: lambda dst: path,
               "fp16": lambda dst: to_fp16(path, dst),
-              "int8": lambda dst: to_int8(path, dst, read_folder_images(args.calib or args.val, args.calib_count),
+              "int8": lambda dst: to_int8(path, dst, read_images_spread(args.calib or args.val, args.calib_count, "--calib"),
                                           args.per_channel, not args.quantize_all)}
     files = {name: makers[name](variant_path(base, name)) for name in VARIANTS
              if name == reference or name in precisions}

@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 
 from edgeseg.meta import ModelMeta
-from edgeseg.preprocess import as_bgr_uint8, letterbox_geometry, letterbox_image, to_tensor
+from edgeseg.preprocess import as_bgr_uint8, prepare
 
 from .steps import read_meta, timed_step, write_meta
 
@@ -29,9 +29,7 @@ def calibration_tensors(images: list[np.ndarray], meta: ModelMeta) -> list[np.nd
     """Real images through the runtime's own preprocessing, at the model's base canvas."""
     out = []
     for img in images:
-        img = as_bgr_uint8(img)
-        lb = letterbox_geometry(img.shape[:2], meta.input_hw)
-        out.append(to_tensor(letterbox_image(img, lb), meta.colour, meta.layout, meta.mean, meta.std))
+        out.append(prepare(as_bgr_uint8(img), meta, meta.input_hw)[0])
     return out
 
 

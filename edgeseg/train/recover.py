@@ -79,7 +79,7 @@ def recover_model(onnx_path: str | Path, images: list[np.ndarray]) -> tuple[Edge
     Raises:
         ModelError: not an edgeseg fp32 ONNX file, or its convolutions do not fit its recorded architecture.
     """
-    from ..preprocess import choose_canvas, letterbox_geometry, letterbox_image, to_tensor
+    from ..preprocess import prepare
     convs, meta = _onnx_convs(Path(onnx_path))
     arch = meta.extra.get("arch")
     if not arch:
@@ -111,8 +111,7 @@ def recover_model(onnx_path: str | Path, images: list[np.ndarray]) -> tuple[Edge
 
     handles = [conv.register_forward_hook(hook) for conv, bn in pairs if bn is not None]
     for img in images:
-        lb = letterbox_geometry(img.shape[:2], choose_canvas(img.shape[:2], meta.input_hw, meta.adaptive))
-        model(torch.from_numpy(to_tensor(letterbox_image(img, lb), meta.colour, meta.layout, meta.mean, meta.std)))
+        model(torch.from_numpy(prepare(img, meta)[0]))
     for h in handles:
         h.remove()
     for conv, bn in pairs:
@@ -138,14 +137,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="the checkpoint to write (.pt)")
     args = p.parse_args(argv)
     try:
-        from ..files import list_images
-        import cv2
-        files = list_images(args.images)
-        files = files[:: max(1, len(files) // args.count)][: args.count]
-        images = [cv2.imread(str(f)) for f in files]
-        images = [i for i in images if i is not None]
-        if not images:
-            raise ModelError(f"--images {args.images} holds no readable photos")
+        from ..files import read_images_spread
+        images = read_images_spread(args.images, args.count, "--images")
         model, meta = recover_model(args.model, images)
         state = {"model": model.state_dict(), "model_config": model.config(), "epoch": 0, "best": -1.0,
                  "history": [], "meta": json.loads(meta.to_json()), "recovered_from": str(args.model)}
