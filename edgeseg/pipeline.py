@@ -50,14 +50,24 @@ class PipelineOptions:
             raise ConfigError(f"mask_every must be ≥ 1, got {self.mask_every}")
         if self.blur_size < 16:
             raise ConfigError(f"blur_size must be ≥ 16 px, got {self.blur_size}")
-        if self.blur_strength < 0 or self.feather_px < 0:
-            raise ConfigError("blur_strength and feather_px must be ≥ 0")
+        check_blur_strength(self.blur_strength)
+        if self.feather_px < 0:
+            raise ConfigError(f"feather_px {self.feather_px:g} must be ≥ 0 (soft edge width in 720p pixels; "
+                              f"the default: {PipelineOptions.feather_px:g})")
         if self.effect == "replace" and self.background is None:
             raise ConfigError("effect 'replace' needs a background: --background IMAGE_OR_VIDEO")
         if self.subject not in SUBJECT_MODES:
             raise choices_error("subject", self.subject, tuple(SUBJECT_MODES))
         if self.budget_ms is not None and not self.budget_ms > 0:
             raise ConfigError(f"budget_ms must be a positive number of milliseconds, got {self.budget_ms}")
+
+
+def check_blur_strength(strength: float) -> float:
+    """Raises ConfigError unless strength (Gaussian sigma in 720p pixels) is ≥ 0."""
+    if not strength >= 0:
+        raise ConfigError(f"blur strength {strength:g} must be ≥ 0 (sigma in 720p pixels; "
+                          f"the default: {PipelineOptions.blur_strength:g})")
+    return strength
 
 
 class Background:
@@ -160,10 +170,7 @@ class Pipeline:
         Raises:
             ConfigError: strength < 0.
         """
-        if strength < 0:
-            raise ConfigError(f"blur strength {strength:g} must be ≥ 0 (sigma in 720p pixels; "
-                              f"the default: {PipelineOptions.blur_strength:g})")
-        self.options.blur_strength = float(strength)
+        self.options.blur_strength = float(check_blur_strength(strength))
 
     def reset(self) -> None:
         """Forget temporal state (call between unrelated videos)."""

@@ -85,6 +85,24 @@ def test_draw_weights_choose_how_often_each_source_gives_a_photo():
     assert abs(drawn.count("b") / 2000 - 0.75) < 0.04      # by weight, not by the 1-in-4 pair count
 
 
+def test_empty_samples_teach_that_a_covered_lens_or_a_bare_wall_has_nobody_in_it():
+    background = np.random.default_rng(1).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    aug = Augmenter([_pair()], [background], [], AugmentConfig(p_empty=1.0, **NO_PHOTOMETRIC))
+    rng = np.random.default_rng(0)
+    samples = [aug.sample((96, 160), rng) for _ in range(30)]
+    for img, mask, valid in samples:
+        assert img.shape == (96, 160, 3) and img.dtype == np.uint8
+        assert not mask.any() and valid.all()           # every pixel labelled background
+    means = [img.mean() for img, _, _ in samples]
+    assert min(means) < 25 and max(means) > 60          # dark frames and lit ones both drawn
+
+
+def test_configs_without_empty_samples_never_draw_one():
+    aug = Augmenter([_pair()], [], [], AugmentConfig(**NO_PHOTOMETRIC))
+    rng = np.random.default_rng(0)
+    assert all(aug.sample((96, 160), rng)[1].any() for _ in range(20))
+
+
 @pytest.mark.slow
 def test_a_model_recovered_from_its_onnx_file_gives_the_same_masks_and_trains_stably(small_pairs):
     pytest.importorskip("onnx")

@@ -31,6 +31,7 @@ class AugmentConfig:
     small_person_height: tuple[float, float] = (0.2, 0.6)   # the person's height / the canvas height
     small_person_max: int = 1       # paste 1 to this many people into a street-scene sample
     coarse_band: int = 5            # px (at the canvas) around coarse mask edges that carry no label
+    p_empty: float = 0.0            # a frame without a person: covered lens, dark room, flat wall, blurred scene
 
 
 def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
@@ -139,6 +140,32 @@ def cutout_sample(cutouts: list[np.ndarray], backgrounds: list[np.ndarray], out_
     return img, alpha
 
 
+def empty_sample(backgrounds: list[np.ndarray], out_hw: tuple[int, int],
+                 rng: np.random.Generator) -> np.ndarray:
+    """A frame with nobody in it, of the kinds a webcam sees when its user steps away or covers it.
+
+    One of: a near-black frame with sensor noise (covered lens), a flat or gently shaded colour
+    (a wall filling the view), or a people-free scene darkened or thrown out of focus.
+    """
+    oh, ow = out_hw
+    kind = rng.integers(3) if backgrounds else rng.integers(2)
+    if kind == 0:
+        img = np.full((oh, ow, 3), rng.uniform(0, 24, 3), np.float32)
+        img += rng.normal(0, rng.uniform(0.5, 6), img.shape).astype(np.float32)
+    elif kind == 1:
+        ramp = np.linspace(-1, 1, ow if rng.random() < 0.5 else oh, dtype=np.float32)
+        ramp = ramp[None, :, None] if ramp.size == ow else ramp[:, None, None]
+        img = rng.uniform(0, 255, 3).astype(np.float32) + ramp * rng.uniform(-40, 40, 3).astype(np.float32)
+        img = np.broadcast_to(img, (oh, ow, 3)) + rng.normal(0, rng.uniform(0.5, 8), (oh, ow, 3)).astype(np.float32)
+    else:
+        img = _random_background(backgrounds, out_hw, rng).astype(np.float32)
+        if rng.random() < 0.5:
+            img *= rng.uniform(0.02, 0.3)
+        else:
+            img = cv2.GaussianBlur(img, (0, 0), rng.uniform(4, 16))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
 def is_whole_person(pair: Pair) -> bool:
     """The person ends inside the photo (feet in view), so it can be pasted whole into another scene."""
     return pair.bbox[3] < pair.mask.shape[0] - 1      # a mask without a person has the whole photo as its box
@@ -245,6 +272,9 @@ class Augmenter:
 
     def sample(self, out_hw: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # drawn only when enabled, so configs without it keep their random sequence (and results)
+        if self.cfg.p_empty > 0 and rng.random() < self.cfg.p_empty:
+            img = empty_sample(self.backgrounds, out_hw, rng)
+            return photometric(img, self.cfg, rng), np.zeros(out_hw, np.float32), np.ones(out_hw, np.float32)
         if (self.cfg.p_small_person > 0 and self.whole_people and self.backgrounds
                 and rng.random() < self.cfg.p_small_person):
             img, mask = small_person_sample(self.whole_people, self.backgrounds, out_hw, self.cfg, rng)
