@@ -21,8 +21,8 @@ from tqdm import tqdm
 from .errors import ConfigError, EdgeSegError, OutputError, SourceError
 from .outputs import AtomicFolder, Interrupted, check_not_input, check_writable, interruption, sigterm_as_interrupt, write_text_atomic
 from .pipeline import ALPHA_EFFECTS, EFFECTS, Pipeline
-from .sinks import FrameFolderSink, VideoFileSink, VirtualCamSink, WindowSink, check_crf, has_display, \
-    video_codec, write_image
+from .sinks import FileSink, FrameFolderSink, ImageSink, Sink, VideoFileSink, VirtualCamSink, WindowSink, \
+    check_crf, has_display, video_codec
 from .sources import IMAGE_EXTS, ImageSource, Source
 
 log = logging.getLogger("edgeseg")
@@ -83,11 +83,39 @@ def output_kind(source: Source, output: Path) -> str:
     return "folder" if is_folder_output(output) else "video"
 
 
-def frame_to_write(pipeline: Pipeline, out: np.ndarray, kind: str) -> np.ndarray:
-    """A mask goes to PNGs as a 1-channel image; everything else as the pipeline made it."""
-    if pipeline.options.effect == "mask" and kind in ("image", "folder"):
+def frame_to_write(pipeline: Pipeline, out: np.ndarray, sink: FileSink) -> np.ndarray:
+    """The 1-channel mask for a sink that takes one (`gray_mask`: PNGs), else the pipeline's frame."""
+    if pipeline.options.effect == "mask" and sink.gray_mask:
         return pipeline.mask
     return out
+
+
+def video_sink(path: Path, source: Source, first: np.ndarray, codec: str | None, crf: int | None,
+               keep_timing: bool) -> VideoFileSink:
+    """A video output at the first frame's size, with alpha for BGRA frames; keep_timing: with the
+    input's timestamps and audio (process; live records at the source's frame rate, no audio).
+
+    Raises:
+        ConfigError, OutputError: see VideoFileSink.
+    """
+    audio = source if keep_timing and getattr(source, "audio_stream", None) else None
+    return VideoFileSink(path, source.fps, (first.shape[1], first.shape[0]), codec, crf,
+                         alpha=first.ndim == 3 and first.shape[2] == 4, audio_from=audio,
+                         time_base=getattr(source, "time_base", None) if keep_timing else None, inputs=[source.name])
+
+
+def file_sink(kind: str, output: Path, source: Source, first: np.ndarray, codec: str | None,
+              crf: int | None) -> FileSink:
+    """The FileSink for `kind` (see output_kind), opened at the first frame.
+
+    Raises:
+        ConfigError, OutputError: see the sink classes.
+    """
+    if kind == "image":
+        return ImageSink(output, [source.name])
+    if kind == "folder":
+        return FrameFolderSink(output)
+    return video_sink(output, source, first, codec, crf, keep_timing=True)
 
 
 def check_process_output(source: Source, output: Path, effect: str, codec: str | None = None,
@@ -143,23 +171,14 @@ def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress
         source.keep_audio = True
     try:
         with sigterm_as_interrupt():
-            if kind == "folder":
-                sink = FrameFolderSink(output)
             while True:
                 out = read_and_process(source, pipeline)
                 if out is None:
                     break
                 t = time.perf_counter()
-                img = frame_to_write(pipeline, out, kind)
-                if kind == "image":
-                    write_image(output, img, [source.name])
-                else:
-                    if sink is None:
-                        sink = VideoFileSink(output, source.fps, (img.shape[1], img.shape[0]), codec, crf,
-                                             alpha=img.ndim == 3 and img.shape[2] == 4,
-                                             audio_from=source if getattr(source, "audio_stream", None) else None,
-                                             time_base=getattr(source, "time_base", None), inputs=[source.name])
-                    sink.write(img, getattr(source, "pts", None))
+                if sink is None:
+                    sink = file_sink(kind, output, source, out, codec, crf)
+                sink.write(frame_to_write(pipeline, out, sink), getattr(source, "pts", None))
                 pipeline.timings.add("output", (time.perf_counter() - t) * 1e3)
                 frames += 1
                 bar.update(1)
@@ -167,17 +186,15 @@ def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress
                     break
             if frames == 0:
                 raise SourceError(f"{source.name} gave no frame: the file is empty or damaged")
-            note = ""
-            if sink is not None:
-                note = f"{sink.codec}, {sink.audio_note}" if isinstance(sink, VideoFileSink) else "PNG sequence"
-                sink.close()
+            note = sink.note
+            sink.close()
             if getattr(source, "truncated", False):
                 stopped = "truncated"
                 note = (f"{source.name} ended early: {frames} of {source.frame_count} frames read (the file is "
                         f"truncated or damaged); {output} holds the {frames} frames read")
                 log.warning("warning: %s", note)
     except KeyboardInterrupt as exc:
-        kept = sink.atomic.kept() if sink is not None else f"{output} was not touched"
+        kept = sink.kept() if sink is not None else f"{output} was not touched"
         partial = sink.keep_partial() if sink is not None and sink.frames else None
         if sink is not None and partial is None:
             sink.abort()
@@ -187,11 +204,13 @@ def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress
     except OutputError:
         raise                                    # the sink has removed its temporary file
     except Exception as exc:
-        if sink is not None:
-            sink.abort()
-            what = f"{exc}" if isinstance(exc, EdgeSegError) else f"{type(exc).__name__}: {exc}"
-            raise OutputError(f"stopped by an error after {frames} frames ({what}); {sink.atomic.kept()}") from exc
-        raise
+        if sink is None:
+            raise
+        sink.abort()
+        if not sink.frames:                      # the first frame failed: the error alone says it
+            raise
+        what = f"{exc}" if isinstance(exc, EdgeSegError) else f"{type(exc).__name__}: {exc}"
+        raise OutputError(f"stopped by an error after {frames} frames ({what}); {sink.kept()}") from exc
     finally:
         if own_bar:
             bar.close()
@@ -214,7 +233,9 @@ def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_fra
     if not headless and not has_display():
         log.warning("no display found: running headless (pass --headless to silence this)")
         headless = True
-    writer = vcam = None
+    recording: FileSink | None = None       # --output, settled all-or-nothing
+    live: list[Sink] = []                   # --virtual-cam; both opened at the first frame (its size)
+    sinks: list[Sink] = []
     frames, stopped = 0, "end"
     t0 = last_print = time.perf_counter()
     show_mask = False
@@ -236,15 +257,12 @@ def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_fra
                     if out is None:
                         break
                     t = time.perf_counter()
-                    if out_path:
-                        if writer is None:
-                            writer = VideoFileSink(out_path, source.fps, (out.shape[1], out.shape[0]), codec, crf,
-                                                   alpha=alpha, inputs=[source.name])
-                        writer.write(out)
-                    if virtual_cam:
-                        if vcam is None:
-                            vcam = VirtualCamSink((out.shape[1], out.shape[0]), source.fps)
-                        vcam.write(out[:, :, :3] if out.shape[2] == 4 else out)
+                    if frames == 0:
+                        recording = video_sink(out_path, source, out, codec, crf, False) if out_path else None
+                        live = [VirtualCamSink((out.shape[1], out.shape[0]), source.fps)] if virtual_cam else []
+                        sinks = [recording, *live] if recording is not None else live
+                    for sink in sinks:
+                        sink.write(out)
                     if window is not None:
                         stats = pipeline.timings.last()
                         fps = frames / max(1e-6, time.perf_counter() - t0)
@@ -273,15 +291,15 @@ def run_live(pipeline: Pipeline, source: Source, headless: bool = False, max_fra
             except SourceError as exc:
                 stopped = "source-lost"
                 log.error("%s", exc)
-            if writer is not None:
-                written, writer = writer.close(), None
+            if recording is not None:
+                written, recording = recording.close(), None
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        if recording is not None:
+            recording.abort()
         raise
     finally:
         source.close()
-        for sink in (vcam, window):
+        for sink in (*live, window):
             if sink is not None:
                 sink.close()
     write_stats(stats_json, pipeline)
