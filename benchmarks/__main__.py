@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseg.bench import BenchCase, bench_case, device_slug, fingerprint, markdown_table, run_matrix
+from edgeseg.results import BenchRow, Status
 from edgeseg.sizes import parse_size
 
 from .live_targets import read_frames
@@ -52,19 +53,23 @@ def reference(args, our_e2e: dict) -> dict:
 
 
 def side_by_side(rows: list[dict], our_e2e: dict, ours_acc: dict | None, ref: dict) -> list[dict]:
-    """One line per figure: ours, each MediaPipe model, and the ratio ours / reference."""
+    """One line per figure: ours, each MediaPipe model, and the ratio ours / reference.
+
+    rows: BenchRow or their JSON; our_e2e and the reference's timings: Summary (edgeseg.results).
+    """
     lines = []
     lat = ref["latency"]
-    for threads in sorted({r["threads"] for r in rows}):
-        ours = next((r for r in rows if r["status"] == "ok" and r["provider"] == "cpu" and r["precision"] == "fp32"
-                     and r["threads"] == threads and r["size"] == "1280x720"), None)
+    rows = [BenchRow.of(r) for r in rows]
+    for threads in sorted({r.threads for r in rows}):
+        ours = next((r for r in rows if r.status is Status.OK and r.provider == "cpu" and r.precision == "fp32"
+                     and r.threads == threads and r.size == "1280x720"), None)
         if ours is None:
             continue
         for model in ("landscape", "general"):
             m = _find_latency(lat, model, threads)
             if m:
                 lines.append({"figure": f"model-only ms, {threads} thread(s)", "reference": f"mediapipe-{model}",
-                              "ours": ours["model_ms"]["median"], "theirs": m, "ratio": ours["model_ms"]["median"] / m})
+                              "ours": ours.model_ms["median"], "theirs": m, "ratio": ours.model_ms["median"] / m})
     e2e = ref["end_to_end"]["models"]
     for model in ("landscape", "general"):
         theirs = _e2e_median(e2e.get(model, {}))
@@ -82,35 +87,35 @@ def side_by_side(rows: list[dict], our_e2e: dict, ours_acc: dict | None, ref: di
 def _find_latency(lat: dict, model: str, threads: int) -> float | None:
     """The reference runner's invoke() median for (model, threads)."""
     node = lat.get("models", {}).get(model, {}).get("threads", {}).get(str(threads))
-    return node["median_ms"] if node else None
+    return node["median"] if node else None
 
 
 def _e2e_median(node: dict) -> float | None:
     frame = node.get("stages", {}).get("frame")
-    return frame["median_ms"] if frame else None
+    return frame["median"] if frame else None
 
 
 def plots(rows: list[dict], path_prefix: Path) -> list[Path]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    ok = [r for r in rows if r["status"] == "ok"]
+    ok = [r for r in map(BenchRow.of, rows) if r.status is Status.OK]
     if not ok:
         return []
     out = []
     fig, ax = plt.subplots(figsize=(9, 4))
-    labels = [f"{r['provider']}/{r['precision']}/{r['threads']}t\n{r['size']}" for r in ok]
+    labels = [f"{r.provider}/{r.precision}/{r.threads}t\n{r.size}" for r in ok]
     x = np.arange(len(ok))
-    ax.bar(x - 0.2, [r["model_ms"]["median"] for r in ok], 0.4, label="model only",
-           yerr=[[0] * len(ok), [r["model_ms"]["p90"] - r["model_ms"]["median"] for r in ok]])
-    ax.bar(x + 0.2, [r["pipeline_ms"]["median"] for r in ok], 0.4, label="full pipeline",
-           yerr=[[0] * len(ok), [r["pipeline_ms"]["p90"] - r["pipeline_ms"]["median"] for r in ok]])
+    ax.bar(x - 0.2, [r.model_ms["median"] for r in ok], 0.4, label="model only",
+           yerr=[[0] * len(ok), [r.model_ms["p90"] - r.model_ms["median"] for r in ok]])
+    ax.bar(x + 0.2, [r.pipeline_ms["median"] for r in ok], 0.4, label="full pipeline",
+           yerr=[[0] * len(ok), [r.pipeline_ms["p90"] - r.pipeline_ms["median"] for r in ok]])
     out.append(_finish(fig, ax, x, labels, "ms (median, whisker to p90)", path_prefix, "_latency.png"))
     fig, ax = plt.subplots(figsize=(9, 4))
-    stages = [s for s in ("preprocess", "inference", "postprocess", "composite") if s in ok[0]["stages"]]
+    stages = [s for s in ("preprocess", "inference", "postprocess", "composite") if s in ok[0].stages]
     bottom = np.zeros(len(ok))
     for s in stages:
-        v = np.array([r["stages"].get(s, {"p50": 0})["p50"] for r in ok])
+        v = np.array([r.stages.get(s, {"p50": 0})["p50"] for r in ok])
         ax.bar(x, v, bottom=bottom, label=s)
         bottom += v
     out.append(_finish(fig, ax, x, labels, "ms (p50 per stage)", path_prefix, "_stages.png"))
@@ -136,12 +141,13 @@ def readme_table(result: dict) -> str:
              f"onnxruntime {fp['onnxruntime']}, {result['date']}. Medians (p90) in ms; the pipeline is "
              "blur with refinement and temporal smoothing.", "",
              "| provider | precision | threads | frame | model ms | pipeline ms | FPS |", "|---|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        if r["status"] == "ok":
-            lines.append(f"| {r['provider']} | {r['precision']} | {r['threads']} | {r['size']} | "
-                         f"{r['model_ms']['median']:.2f} ({r['model_ms']['p90']:.2f}) | "
-                         f"{r['pipeline_ms']['median']:.2f} ({r['pipeline_ms']['p90']:.2f}) | {r['pipeline_ms']['fps']:.0f} |")
-    missing = sorted({r["provider"] for r in result["rows"] if r["status"] == "unavailable" and r["provider"] != "cpu"})
+    rows = [BenchRow.of(r) for r in result["rows"]]
+    for r in rows:
+        if r.status is Status.OK:
+            m, p = r.model_ms, r.pipeline_ms
+            lines.append(f"| {r.provider} | {r.precision} | {r.threads} | {r.size} | {m['median']:.2f} ({m['p90']:.2f}) | "
+                         f"{p['median']:.2f} ({p['p90']:.2f}) | {p['fps']:.0f} |")
+    missing = sorted({r.provider for r in rows if r.status is Status.UNAVAILABLE and r.provider != "cpu"})
     if missing:
         lines.append(f"\nNot measured here (no such provider in this onnxruntime): {', '.join(missing)}.")
     if result.get("side_by_side"):
@@ -179,13 +185,14 @@ def main(argv=None) -> int:
                       [parse_size(s) for s in args.sizes.split(",")], args.threads_list, args.seconds)
     desk = read_frames(VIDEOS / "desk.mp4", args.e2e_frames, (1280, 720))
     e2e_row = bench_case(BenchCase("fp32", "cpu", 2, (1280, 720)), None, args.seconds, frames=desk)
-    result = {"device": fp, "date": time.strftime("%Y-%m-%d"), "rows": rows, "end_to_end_desk_720p": e2e_row}
+    result = {"device": fp, "date": time.strftime("%Y-%m-%d"), "rows": [r.to_json() for r in rows],
+              "end_to_end_desk_720p": e2e_row.to_json()}
     if not args.no_reference:
         valsets = Path(args.valsets)
         ours_acc = our_accuracy(valsets) if valsets.exists() else None
-        ref = reference(args, e2e_row["pipeline_ms"])
+        ref = reference(args, e2e_row.pipeline_ms)
         result.update(reference=ref, our_accuracy=ours_acc,
-                      side_by_side=side_by_side(rows, e2e_row["pipeline_ms"], ours_acc, ref))
+                      side_by_side=side_by_side(rows, e2e_row.pipeline_ms, ours_acc, ref))
         for s in result["side_by_side"]:
             print(f"{s['figure']:<42} vs {s['reference']:<20} ours {s['ours']:.3f}  theirs {s['theirs']:.3f}  "
                   f"ratio {s['ratio']:.2f}")

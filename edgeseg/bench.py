@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 from . import __version__
 from .errors import EdgeSegError
 from .models import pick_model_file
+from .results import BenchRow, Status, Summary, summarise
 from .session import PROVIDER_NAMES, available_providers, short_name
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon")
@@ -66,13 +68,8 @@ def device_slug(fp: dict) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def summarise(ms: list[float]) -> dict:
-    a = np.asarray(ms, np.float64)
-    return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90)), "p99": float(np.percentile(a, 99)),
-            "mean": float(a.mean()), "std": float(a.std()), "fps": float(1000.0 / np.median(a)), "runs": int(a.size)}
-
-
-def time_it(fn, seconds: float = 1.0, warmup_seconds: float = 0.3, min_runs: int = 30, max_runs: int = 100_000) -> dict:
+def time_it(fn, seconds: float = 1.0, warmup_seconds: float = 0.3, min_runs: int = 30,
+            max_runs: int = 100_000) -> Summary:
     """Warm up, then call fn until `seconds` have passed (and at least min_runs); ms percentiles."""
     end = time.perf_counter() + warmup_seconds
     fn()
@@ -102,7 +99,8 @@ def demo_frames(size_wh: tuple[int, int], n: int = 24) -> list[np.ndarray]:
     return [src.read() for _ in range(n)]
 
 
-def bench_case(case: BenchCase, model: str | Path | None, seconds: float, frames: list[np.ndarray] | None = None) -> dict:
+def bench_case(case: BenchCase, model: str | Path | None, seconds: float,
+               frames: list[np.ndarray] | None = None) -> BenchRow:
     """One row: model-only and full-pipeline latency with the stage breakdown.
 
     A provider that this onnxruntime lacks, or a missing variant, gives a row with that status.
@@ -110,34 +108,35 @@ def bench_case(case: BenchCase, model: str | Path | None, seconds: float, frames
     from .pipeline import Pipeline, PipelineOptions
     from .segmenter import Segmenter, SegmenterOptions
     w, h = case.size_wh
-    row = {"precision": case.precision, "provider": case.provider, "threads": case.threads, "size": f"{w}x{h}",
-           "spinning": case.spinning}
+    row = BenchRow(case.precision, case.provider, case.threads, f"{w}x{h}", case.spinning)
     if PROVIDER_NAMES[case.provider] not in available_providers():
-        return {**row, "status": "unavailable", "note": f"onnxruntime here has no {case.provider} provider"}
+        row.status, row.note = Status.UNAVAILABLE, f"onnxruntime here has no {case.provider} provider"
+        return row
     try:
         path = pick_model_file(model, case.precision, case.provider)
         t = time.perf_counter()
         seg = Segmenter(SegmenterOptions(model_path=path, provider=case.provider, threads=case.threads,
                                          spinning=case.spinning))
-        row["session_start_ms"] = (time.perf_counter() - t) * 1e3
+        row.session_start_ms = (time.perf_counter() - t) * 1e3
     except EdgeSegError as exc:
-        return {**row, "status": "unavailable", "note": str(exc)}
+        row.status, row.note = Status.UNAVAILABLE, str(exc)
+        return row
     with seg:
         canvas = seg.canvas_for((h, w))
         meta = seg.meta
         shape = (1, 3, *canvas) if meta.layout == "NCHW" else (1, *canvas, 3)
         x = np.random.default_rng(0).random(shape, np.float32).astype(seg.session.input_dtype)
-        row["canvas"] = f"{canvas[1]}x{canvas[0]}"
-        row["model_ms"] = time_it(lambda: seg.session.run(x), seconds)
+        row.canvas = f"{canvas[1]}x{canvas[0]}"
+        row.model_ms = time_it(lambda: seg.session.run(x), seconds)
         frames = frames or demo_frames((w, h))
         with Pipeline(PipelineOptions(effect="blur"), segmenter=seg) as pipe:
             cycle = itertools.cycle(frames)
-            row["pipeline_ms"] = time_it(lambda: pipe.process(next(cycle)), seconds)
-            row["stages"] = pipe.timings.summary()["stages"]
-        row["file"] = path.name
-        row["actual_provider"] = seg.provider
-    row["status"] = "ok" if row["actual_provider"] == case.provider else "fallback"
-    row["noisy"] = any(t["p90"] > WIDE_SPREAD * t["median"] for t in (row["model_ms"], row["pipeline_ms"]))
+            row.pipeline_ms = time_it(lambda: pipe.process(next(cycle)), seconds)
+            row.stages = pipe.timings.summary()["stages"]
+        row.file = path.name
+        row.actual_provider = seg.provider
+    row.status = Status.OK if row.actual_provider == case.provider else Status.FALLBACK
+    row.noisy = any(t["p90"] > WIDE_SPREAD * t["median"] for t in (row.model_ms, row.pipeline_ms))
     return row
 
 
@@ -185,12 +184,12 @@ def load_warning() -> str | None:
             "timings are noisy. Compare rows of one run only, or measure again when the machine is idle")
 
 
-def spread_warning(rows: list[dict]) -> str | None:
-    """A warning naming the rows whose p90 exceeds WIDE_SPREAD × their median."""
-    wide = [r for r in rows if r.get("noisy")]
+def spread_warning(rows: list[Mapping]) -> str | None:
+    """A warning naming the rows (BenchRow or its JSON) whose p90 exceeds WIDE_SPREAD × their median."""
+    wide = [r for r in map(BenchRow.of, rows) if r.noisy]
     if not wide:
         return None
-    names = ", ".join(f"{r['provider']} {r['precision']} {r['threads']}t {r['size']}" for r in wide[:4])
+    names = ", ".join(f"{r.provider} {r.precision} {r.threads}t {r.size}" for r in wide[:4])
     more = f" and {len(wide) - 4} more" if len(wide) > 4 else ""
     return (f"warning: {len(wide)} row(s) have a wide spread (p90 over {WIDE_SPREAD:g}× the median: {names}{more}); "
             "something else was running: measure again, or with --seconds 3")
@@ -209,7 +208,7 @@ def _quiet_sessions():
 
 
 def run_matrix(model, precisions, providers, sizes, threads, seconds: float = 1.0, log=print,
-               spinning: bool = False, only_available: bool = False, progress: bool = False) -> list[dict]:
+               spinning: bool = False, only_available: bool = False, progress: bool = False) -> list[BenchRow]:
     """Bench every (provider, precision, threads, size) and return the rows, logging each as it ends.
 
     only_available: skip the providers this onnxruntime lacks, logging one line for them instead of a
@@ -244,27 +243,29 @@ def _progress(total: int):
     return tqdm(total=total, unit="row", leave=False, disable=None, dynamic_ncols=True)
 
 
-def format_row(row: dict) -> str:
-    head = f"{row['provider']:>8} {row['precision']:>4} {row['threads']}t {row['size']:>9}"
-    if row["status"] not in ("ok", "fallback"):
-        return f"{head}  {row['status']}: {row.get('note', '')}"
-    m, p = row["model_ms"], row["pipeline_ms"]
-    flag = "  (noisy)" if row.get("noisy") else ""
-    status = "" if row["status"] == "ok" else f"  {row['status']} to {row['actual_provider']}"
+def format_row(row: Mapping) -> str:
+    """One row (a BenchRow or its JSON) as a line of `edgeseg bench`'s output."""
+    r = BenchRow.of(row)
+    head = f"{r.provider:>8} {r.precision:>4} {r.threads}t {r.size:>9}"
+    if not r.measured:
+        return f"{head}  {r.status.value}: {r.note or ''}"
+    m, p = r.model_ms, r.pipeline_ms
+    flag = "  (noisy)" if r.noisy else ""
+    status = "" if r.status is Status.OK else f"  {r.status.value} to {r.actual_provider}"
     return (f"{head}  model {m['median']:6.3f} ms (p90 {m['p90']:6.3f})   pipeline {p['median']:6.2f} ms "
             f"(p90 {p['p90']:6.2f}, {p['fps']:6.1f} fps){status}{flag}")
 
 
-def markdown_table(rows: list[dict]) -> str:
+def markdown_table(rows: list[Mapping]) -> str:
+    """The rows (BenchRow or their JSON) as a Markdown table, every statistic of both timings."""
     lines = ["| provider | precision | threads | frame | model ms median | p90 | p99 | mean ± std | pipeline ms median | p90 | FPS | status |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        if r["status"] in ("ok", "fallback"):
-            m, p = r["model_ms"], r["pipeline_ms"]
-            lines.append(f"| {r['provider']} | {r['precision']} | {r['threads']} | {r['size']} | {m['median']:.3f} | "
-                         f"{m['p90']:.3f} | {m['p99']:.3f} | {m['mean']:.3f} ± {m['std']:.3f} | {p['median']:.2f} | "
-                         f"{p['p90']:.2f} | {p['fps']:.0f} | {r['status']} |")
+    for r in map(BenchRow.of, rows):
+        head = f"| {r.provider} | {r.precision} | {r.threads} | {r.size} |"
+        if r.measured:
+            m, p = r.model_ms, r.pipeline_ms
+            lines.append(f"{head} {m['median']:.3f} | {m['p90']:.3f} | {m['p99']:.3f} | {m['mean']:.3f} ± {m['std']:.3f} | "
+                         f"{p['median']:.2f} | {p['p90']:.2f} | {p['fps']:.0f} | {r.status.value} |")
         else:
-            lines.append(f"| {r['provider']} | {r['precision']} | {r['threads']} | {r['size']} | – | – | – | – | – | – | – | "
-                         f"{r['status']}: {r.get('note', '')[:80]} |")
+            lines.append(f"{head} – | – | – | – | – | – | – | {r.status.value}: {(r.note or '')[:80]} |")
     return "\n".join(lines) + "\n"

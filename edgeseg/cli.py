@@ -274,18 +274,21 @@ def cmd_bench(args) -> int:
             check_writable(Path(out).expanduser())
     fp, rows = _bench_rows(args)
     if args.json:
-        write_text_atomic(Path(args.json).expanduser(), json.dumps({"device": fp, "rows": rows}, indent=1))
+        write_text_atomic(Path(args.json).expanduser(),
+                          json.dumps({"device": fp, "rows": [r.to_json() for r in rows]}, indent=1))
     if args.markdown:
         write_text_atomic(Path(args.markdown).expanduser(), markdown_table(rows))
     return 0
 
 
 def cmd_tune(args) -> int:
+    from .results import Status
     from .tune import TIE, choose, save_profile, tied
     fp, rows = _bench_rows(args)
     best = choose(rows, args.target_fps)
     if best is None:
-        fastest = max((r for r in rows if r["status"] == "ok"), key=lambda r: r["pipeline_ms"]["fps"], default=None)
+        fastest = max((r for r in rows if r["status"] == Status.OK), key=lambda r: r["pipeline_ms"]["fps"],
+                      default=None)
         got = f"{fastest['pipeline_ms']['fps']:.0f} fps at best" if fastest else "no setting ran"
         raise EdgeSegError(f"no setting reaches {args.target_fps:g} fps on this device ({got}); "
                            "lower --target-fps or --sizes")

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from .errors import ConfigError
+from .results import Status
 
 
 def profile_path() -> Path:
@@ -25,8 +26,8 @@ SIMPLER_PRECISION = ("fp32", "fp16", "int8")   # among ties: fp32 first, then fe
 
 
 def candidates(rows: list[dict], target_fps: float) -> list[dict]:
-    """The measured settings whose pipeline median meets target_fps, fastest first."""
-    ok = [r for r in rows if r["status"] == "ok" and r["pipeline_ms"]["fps"] >= target_fps]
+    """The measured settings (BenchRow, or their JSON) whose pipeline median meets target_fps, fastest first."""
+    ok = [r for r in rows if r["status"] == Status.OK and r["pipeline_ms"]["fps"] >= target_fps]
     return sorted(ok, key=lambda r: r["pipeline_ms"]["median"])
 
 

@@ -139,3 +139,20 @@ def test_only_providers_that_run_get_rows_and_the_rest_one_line(monkeypatch):
     assert [r["provider"] for r in rows] == ["cpu"]
     assert lines[0].startswith("not measured: cuda, tensorrt") and "onnxruntime-gpu" in lines[0]
     assert len(lines) == 2
+
+
+def test_a_row_is_typed_and_its_json_keeps_the_keys_results_files_hold():
+    import json
+    from edgeseg.results import BenchRow, Status
+    row = bench_case(BenchCase("fp32", "cpu", 1, (320, 180)), None, 0.02)
+    assert isinstance(row, BenchRow) and row.status is Status.OK and row.measured
+    assert list(row.to_json()) == ["precision", "provider", "threads", "size", "spinning", "session_start_ms",
+                                   "canvas", "model_ms", "pipeline_ms", "stages", "file", "actual_provider",
+                                   "status", "noisy"]
+    assert list(row.model_ms) == ["median", "p90", "p99", "mean", "std", "fps", "runs"]
+    loaded = json.loads(json.dumps(row.to_json()))
+    assert loaded["status"] == "ok" and BenchRow.of(loaded).to_json() == loaded
+    missing = BenchRow("fp16", "tensorrt", 1, "320x180", status="unavailable", note="no tensorrt")
+    assert missing.to_json() == {"precision": "fp16", "provider": "tensorrt", "threads": 1, "size": "320x180",
+                                 "spinning": False, "status": "unavailable", "note": "no tensorrt"}
+

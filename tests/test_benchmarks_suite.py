@@ -11,10 +11,10 @@ def row(threads, model_ms, pipe_ms):
 
 
 REF = {  # the shapes benchmarks/mediapipe_ref/runner.py returns
-    "latency": {"models": {"landscape": {"threads": {"1": {"median_ms": 2.0}}},
-                           "general": {"threads": {"1": {"median_ms": 4.0}}}}},
-    "end_to_end": {"models": {"landscape": {"stages": {"frame": {"median_ms": 5.0}}},
-                              "general": {"stages": {"frame": {"median_ms": 6.0}}}}},
+    "latency": {"models": {"landscape": {"threads": {"1": {"median": 2.0}}},
+                           "general": {"threads": {"1": {"median": 4.0}}}}},
+    "end_to_end": {"models": {"landscape": {"stages": {"frame": {"median": 5.0}}},
+                              "general": {"stages": {"frame": {"median": 6.0}}}}},
     "accuracy": {"full": {"models": {"general": {"person_iou": 0.9, "boundary_f": 0.8}}}},
 }
 

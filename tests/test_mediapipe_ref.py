@@ -36,12 +36,14 @@ def five_pairs(tmp_path) -> Path:
 
 def test_latency_both_models(mp_env):
     from benchmarks.mediapipe_ref.reference import reference_latency
+    from edgeseg.results import Summary
     result = reference_latency(threads=(1,), env=mp_env, min_seconds=0.2, min_runs=10, warmup=2)
     assert set(result["models"]) == {"general", "landscape"}
     for name, model in result["models"].items():
         stats = model["threads"]["1"]
-        assert stats["median_ms"] > 0, name
-        assert stats["n"] >= 10, name
+        assert stats["median"] > 0, name
+        assert stats["runs"] >= 10, name
+        assert set(stats) == set(Summary.__annotations__), name      # the schema of edgeseg bench's timings
 
 
 def test_accuracy_on_five_pairs(mp_env, five_pairs):

@@ -1,9 +1,10 @@
 """Host-side API (main env): run MediaPipe Selfie Segmentation reference jobs in the reference venv.
 
     from benchmarks.mediapipe_ref.reference import reference_latency
-    reference_latency(threads=(1, 2))["models"]["general"]["threads"]["1"]["median_ms"]
+    reference_latency(threads=(1, 2))["models"]["general"]["threads"]["1"]["median"]
 
-Each call starts the venv's python on runner.py with a JSON job and returns the parsed JSON result.
+Each call starts the venv's python on runner.py with a JSON job and returns the parsed JSON result; timings
+are edgeseg.results.Summary dicts, as in `edgeseg bench`'s rows.
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
     PYTHONPATH=<repo root> benchmarks/.mpref/venv/bin/python runner.py JOB.json RESULT.json
 
-Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .evaluate / .metrics / .sources (pure numpy + cv2;
-importing them runs edgeseg/__init__, which imports no onnxruntime at import time).
+Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .evaluate / .metrics / .results / .sources (pure
+numpy + cv2; importing them runs edgeseg/__init__, which imports no onnxruntime at import time). Timings are
+edgeseg.results.Summary dicts (median, p90, p99, mean, std, fps, runs: the keys of `edgeseg bench`'s rows).
 
 Job fields (all kinds): "kind" (latency | end_to_end | accuracy | pseudo_labels | label_images), "models" {name: .tflite path},
 "threads" (int, or a list for latency). See `run_latency`, `run_end_to_end`, `run_accuracy` for the rest.
@@ -27,6 +28,7 @@ from ai_edge_litert.interpreter import Interpreter
 from edgeseg.compose import Compositor
 from edgeseg.evaluate import image_mask_pairs
 from edgeseg.metrics import mean_scores, score_mask
+from edgeseg.results import summarise
 from edgeseg.sources import IMAGE_EXTS
 
 
@@ -100,22 +102,6 @@ def ensemble_predict(models: list[SelfieModel], frame_bgr: np.ndarray, flip: boo
     return total / (len(models) * len(views))
 
 
-# --------------------------------------------------------------------------- stats
-
-def summarise(ms: list[float]) -> dict:
-    """median, p90, p99, mean, std (ms), FPS at the median, and the sample count."""
-    a = np.asarray(ms, np.float64)
-    med = float(np.median(a))
-    return {"median_ms": med, "p90_ms": float(np.percentile(a, 90)), "p99_ms": float(np.percentile(a, 99)),
-            "mean_ms": float(a.mean()), "std_ms": float(a.std()), "fps": 1000.0 / med if med > 0 else float("inf"),
-            "n": int(a.size)}
-
-
-def _median_p90(ms: list[float]) -> dict:
-    a = np.asarray(ms, np.float64)
-    return {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90))}
-
-
 # --------------------------------------------------------------------------- latency
 
 def time_invoke(model: SelfieModel, warmup: int, min_seconds: float, min_runs: int) -> list[float]:
@@ -135,7 +121,7 @@ def time_invoke(model: SelfieModel, warmup: int, min_seconds: float, min_runs: i
 
 
 def run_latency(job: dict) -> dict:
-    """job: threads (list), warmup (10), min_seconds (1.5), min_runs (50). -> {model: {threads: stats}}."""
+    """job: threads (list), warmup (10), min_seconds (1.5), min_runs (50). -> {model: {threads: Summary}}."""
     threads = job.get("threads", [1, 2])
     threads = [threads] if isinstance(threads, int) else list(threads)
     warmup, min_s, min_runs = int(job.get("warmup", 10)), float(job.get("min_seconds", 1.5)), int(job.get("min_runs", 50))
@@ -225,7 +211,10 @@ def process_frames(model: SelfieModel, effect: BlurEffect, frames: list[np.ndarr
 
 
 def run_end_to_end(job: dict) -> dict:
-    """job: video, size [W, H], frames, threads (2), blur_strength (12.0), blur_size (320), warmup_frames (3)."""
+    """job: video, size [W, H], frames, threads (2), blur_strength (12.0), blur_size (320), warmup_frames (3).
+
+    -> {model: {stages: {stage: Summary}}}; the "frame" stage is the whole frame (its fps: frames per second).
+    """
     size_wh = tuple(int(v) for v in job["size"])
     frames = read_frames(job["video"], size_wh, int(job["frames"]))
     threads = int(job.get("threads", 2))
@@ -236,9 +225,7 @@ def run_end_to_end(job: dict) -> dict:
         effect = BlurEffect(strength, blur_size)
         process_frames(model, effect, frames[:warmup])
         stages = process_frames(model, effect, frames)
-        summary = {k: _median_p90(v) for k, v in stages.items()}
-        summary["fps"] = 1000.0 / summary["frame"]["median_ms"]
-        results[name] = {"model": model.describe(), "stages": summary}
+        results[name] = {"model": model.describe(), "stages": {k: summarise(v) for k, v in stages.items()}}
     return {"models": results, "settings": {"video": str(job["video"]), "size": list(size_wh), "frames": len(frames),
                                             "threads": threads, "blur_strength": strength,
                                             "blur_size": blur_size, "warmup_frames": warmup}}
