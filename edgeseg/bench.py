@@ -25,6 +25,7 @@ from .errors import EdgeSegError
 from .models import pick_model_file
 from .results import BenchRow, Status, Summary, summarise
 from .session import PROVIDER_NAMES, available_providers, short_name
+from .variants import get_variant
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon")
 WIDE_SPREAD = 1.5   # a row whose p90 exceeds this many medians was measured while something else ran
@@ -207,19 +208,40 @@ def _quiet_sessions():
         logger.setLevel(level)
 
 
+def unsuited_pairs(providers: list[str], precisions: list[str]) -> list[tuple[str, str]]:
+    """The (provider, precision) pairs whose variant does not suit the provider (Variant.providers)."""
+    return [(pv, pr) for pv in providers for pr in precisions if not get_variant(pr).suits(pv)]
+
+
+def unsuited_notes(pairs: list[tuple[str, str]]) -> str:
+    """'fp16 on cpu (the variant's note); ...' for (provider, precision) pairs."""
+    return "; ".join(f"{pr} on {pv} ({get_variant(pr).note})" for pv, pr in pairs)
+
+
+def unsuited_line(pairs: list[tuple[str, str]]) -> str:
+    """One line for the (provider, precision) pairs not measured because the variant does not suit the provider."""
+    return f"not measured, not suited: {unsuited_notes(pairs)}. Pass --unsuited to measure them too"
+
+
 def run_matrix(model, precisions, providers, sizes, threads, seconds: float = 1.0, log=print,
-               spinning: bool = False, only_available: bool = False, progress: bool = False) -> list[BenchRow]:
+               spinning: bool = False, only_available: bool = False, progress: bool = False,
+               unsuited: bool = True) -> list[BenchRow]:
     """Bench every (provider, precision, threads, size) and return the rows, logging each as it ends.
 
     only_available: skip the providers this onnxruntime lacks, logging one line for them instead of a
-    row each. progress: one tqdm bar over all rows (on stderr, hidden when it is not a terminal).
+    row each. unsuited=False: skip the variants a provider does not suit (Variant.providers, e.g. fp16
+    on the CPU), logging one line with the variants' notes. progress: one tqdm bar over all rows (on
+    stderr, hidden when it is not a terminal).
     """
     if only_available:
         providers, missing = split_providers(list(providers))
         if missing:
             log(unavailable_line(missing))
-    cases = [BenchCase(pr, pv, n, size, spinning)
-             for pv in providers for pr in precisions for n in threads for size in sizes]
+    skipped = [] if unsuited else unsuited_pairs(list(providers), list(precisions))
+    if skipped:
+        log(unsuited_line(skipped))
+    cases = [BenchCase(pr, pv, n, size, spinning) for pv in providers for pr in precisions
+             if (pv, pr) not in skipped for n in threads for size in sizes]
     rows = []
     bar = _progress(len(cases)) if progress else None
     emit = bar.write if bar is not None and log is print else log   # rows print above the bar

@@ -197,6 +197,7 @@ def cmd_info(args) -> int:
     from .errors import ModelError
     from .models import DEFAULT_MODEL
     from .session import Session
+    from .variants import variants_table
     path = Path(args.model).expanduser() if args.model else DEFAULT_MODEL
     if not path.exists():
         raise ModelError(f"model file {path} not found; pass the path of an .onnx file "
@@ -205,7 +206,7 @@ def cmd_info(args) -> int:
     info = {"file": str(sess.path), "kb": round(sess.path.stat().st_size / 1024, 1),
             "input": {"name": sess.input.name, "shape": list(sess.input.shape), "type": sess.input.type},
             "output": {"name": sess.output.name, "shape": list(sess.output.shape), "type": sess.output.type},
-            "meta": dataclasses.asdict(sess.meta)}
+            "meta": dataclasses.asdict(sess.meta), "variants": variants_table(path)}
     print(json.dumps(info, indent=1, default=str))
     return 0
 
@@ -252,6 +253,11 @@ def _bench_rows(args, log=print):
         from .errors import ProviderError
         from .bench import unavailable_line
         raise ProviderError(f"none of --provider {args.provider} can run here; {unavailable_line(providers)}")
+    from .bench import unsuited_notes, unsuited_pairs
+    unsuited = unsuited_pairs(runnable, precisions)
+    if not args.unsuited and len(unsuited) == len(runnable) * len(precisions):
+        raise ConfigError(f"--precision {args.precision} suits none of the providers that run here "
+                          f"({unsuited_notes(unsuited)}); pass --unsuited to measure it anyway, or another --precision")
     fp = fingerprint()
     print(device_line(fp))
     print(model_line(args.model, precisions))
@@ -259,7 +265,7 @@ def _bench_rows(args, log=print):
     if warning:
         print(warning)
     rows = run_matrix(args.model, precisions, providers, sizes, threads, args.seconds, log=log,
-                      spinning=args.spinning, only_available=True, progress=True)
+                      spinning=args.spinning, only_available=True, progress=True, unsuited=args.unsuited)
     for warning in (spread_warning(rows), load_warning()):
         if warning:
             print(warning)
@@ -407,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(sp)
     sp.set_defaults(func=cmd_eval)
 
-    sp = sub.add_parser("info", help="print a model's inputs, outputs and metadata (JSON)")
+    sp = sub.add_parser("info", help="print a model's inputs, outputs, metadata and variants (JSON)")
     sp.add_argument("model", nargs="?", help="an .onnx file (default: the bundled model)")
     sp.set_defaults(func=cmd_info)
 
@@ -431,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--seconds", type=float, default=1.0, help="measuring time per row (after warm-up)")
         sp.add_argument("--spinning", action="store_true",
                         help="let ORT threads spin (its default; faster model-only, but starves OpenCV in a pipeline)")
+        sp.add_argument("--unsuited", action="store_true",
+                        help="also measure variants on providers they do not suit, e.g. fp16 on the CPU "
+                             "(`edgeseg info` lists the providers each variant suits)")
         if name == "bench":
             sp.add_argument("--json", help="also write the device and all rows as JSON here")
             sp.add_argument("--markdown", help="also write the rows as a Markdown table here")

@@ -15,6 +15,10 @@ class Variant:
     note: str
     default_for: tuple[str, ...] = ()   # providers that load it when nothing else is known (default_precision)
 
+    def suits(self, provider: str) -> bool:
+        """Whether this variant is worth running on `provider` (`edgeseg bench` skips the others)."""
+        return provider in self.providers
+
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("fp32", "", ("cpu", "cuda", "tensorrt"), "reference precision; fastest on CPUs without VNNI",
@@ -41,6 +45,17 @@ def variant_path(base: str | Path, name: str) -> Path:
         if v.suffix and stem.endswith(v.suffix):
             stem = stem[: -len(v.suffix)]
     return base.with_name(f"{stem}{get_variant(name).suffix}.onnx")
+
+
+def variants_table(base: str | Path) -> list[dict]:
+    """Every variant of the model `base`: its file beside `base`, whether it exists, the providers it suits
+    and its note (what `edgeseg info` prints)."""
+    rows = []
+    for v in VARIANTS.values():
+        path = variant_path(base, v.name)
+        rows.append({"name": v.name, "file": path.name, "present": path.exists(), "providers": list(v.providers),
+                     "note": v.note})
+    return rows
 
 
 def default_precision(provider: str) -> str:

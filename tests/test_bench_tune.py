@@ -156,3 +156,12 @@ def test_a_row_is_typed_and_its_json_keeps_the_keys_results_files_hold():
     assert missing.to_json() == {"precision": "fp16", "provider": "tensorrt", "threads": 1, "size": "320x180",
                                  "spinning": False, "status": "unavailable", "note": "no tensorrt"}
 
+
+def test_bench_skips_a_variant_on_a_provider_it_does_not_suit_and_says_why():
+    from edgeseg.bench import run_matrix
+    from edgeseg.variants import VARIANTS
+    lines = []
+    rows = run_matrix(None, ["fp32", "fp16"], ["cpu"], [(320, 180)], [1], 0.02, log=lines.append, unsuited=False)
+    assert [r.precision for r in rows] == ["fp32"]
+    assert lines[0].startswith("not measured, not suited: fp16 on cpu") and VARIANTS["fp16"].note in lines[0]
+    assert "--unsuited" in lines[0]

@@ -57,3 +57,19 @@ def test_training_without_data_says_how_to_name_it(tmp_path, capsys):
     pytest.importorskip("torch")
     assert main(["train", "--out", str(tmp_path / "run")]) == 2
     assert "no training data: pass --data DIR" in capsys.readouterr().err
+
+
+def test_info_lists_every_variant_with_the_providers_it_suits(capsys):
+    import json
+    assert main(["info"]) == 0
+    variants = json.loads(capsys.readouterr().out)["variants"]
+    assert [v["name"] for v in variants] == list(VARIANTS)
+    for v in variants:
+        assert v["providers"] == list(VARIANTS[v["name"]].providers) and v["note"] == VARIANTS[v["name"]].note
+    assert variants[0] == {**variants[0], "file": "default.onnx", "present": True}
+
+
+def test_bench_asked_only_for_a_variant_the_providers_do_not_suit_says_how_to_measure_it(capsys):
+    assert main(["bench", "--precision", "fp16", "--provider", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "fp16 on cpu" in err and "--unsuited" in err
