@@ -31,7 +31,7 @@ class AugmentConfig:
     small_person_height: tuple[float, float] = (0.2, 0.6)   # the person's height / the canvas height
     small_person_max: int = 1       # paste 1 to this many people into a street-scene sample
     coarse_band: int = 5            # px (at the canvas) around coarse mask edges that carry no label
-    p_empty: float = 0.0            # a frame without a person: covered lens, dark room, flat wall, blurred scene
+    p_empty: float = 0.0            # a dark frame without a person: covered lens, dark room
 
 
 def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
@@ -142,27 +142,18 @@ def cutout_sample(cutouts: list[np.ndarray], backgrounds: list[np.ndarray], out_
 
 def empty_sample(backgrounds: list[np.ndarray], out_hw: tuple[int, int],
                  rng: np.random.Generator) -> np.ndarray:
-    """A frame with nobody in it, of the kinds a webcam sees when its user steps away or covers it.
+    """A dark frame with nobody in it: a covered lens (near-black with sensor noise) or, given
+    backgrounds, a people-free scene in a dark room (darkened to 2-30 %).
 
-    One of: a near-black frame with sensor noise (covered lens), a flat or gently shaded colour
-    (a wall filling the view), or a people-free scene darkened or thrown out of focus.
+    Dark only: flat walls and defocused scenes labelled background would also teach that a plain
+    shirt filling the view is background.
     """
     oh, ow = out_hw
-    kind = rng.integers(3) if backgrounds else rng.integers(2)
-    if kind == 0:
+    if backgrounds and rng.random() < 0.5:
+        img = _random_background(backgrounds, out_hw, rng).astype(np.float32) * rng.uniform(0.02, 0.3)
+    else:
         img = np.full((oh, ow, 3), rng.uniform(0, 24, 3), np.float32)
         img += rng.normal(0, rng.uniform(0.5, 6), img.shape).astype(np.float32)
-    elif kind == 1:
-        ramp = np.linspace(-1, 1, ow if rng.random() < 0.5 else oh, dtype=np.float32)
-        ramp = ramp[None, :, None] if ramp.size == ow else ramp[:, None, None]
-        img = rng.uniform(0, 255, 3).astype(np.float32) + ramp * rng.uniform(-40, 40, 3).astype(np.float32)
-        img = np.broadcast_to(img, (oh, ow, 3)) + rng.normal(0, rng.uniform(0.5, 8), (oh, ow, 3)).astype(np.float32)
-    else:
-        img = _random_background(backgrounds, out_hw, rng).astype(np.float32)
-        if rng.random() < 0.5:
-            img *= rng.uniform(0.02, 0.3)
-        else:
-            img = cv2.GaussianBlur(img, (0, 0), rng.uniform(4, 16))
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

@@ -11,8 +11,12 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0,
     target = target.flatten(1)
     if valid is not None:
         prob, target = prob * valid.flatten(1), target * valid.flatten(1)
-    inter = (prob * target).sum(1)
-    return (1 - (2 * inter + eps) / (prob.sum(1) + target.sum(1) + eps)).mean()
+    inter, mass = (prob * target).sum(1), target.sum(1)
+    per_sample = 1 - (2 * inter + eps) / (prob.sum(1) + mass + eps)
+    # Dice is undefined without a person: on an empty target it would push every pixel to exactly 0,
+    # however confident the background already is; those samples are left to the BCE term.
+    has_person = (mass > 0.5).to(per_sample.dtype)
+    return (per_sample * has_person).sum() / has_person.sum().clamp_min(1.0)
 
 
 def boundary_band(target: torch.Tensor, width: int = 5) -> torch.Tensor:
