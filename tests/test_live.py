@@ -23,11 +23,11 @@ def test_headless_live_reads_an_http_mjpeg_stream(tmp_path):
 
 def test_a_stream_that_stops_mid_run_exits_cleanly_with_a_playable_file(tmp_path):
     out = tmp_path / "out.mp4"
-    with MJPEGServer(frames=20, max_clients=1) as url:
+    with MJPEGServer(frames=20, fps=10, max_clients=1) as url:
         code = main(["live", "--source", url, "--headless", "--output", str(out), "--retries", "1"])
     assert code == 1                                     # the source was lost, reported as such
     frames, _, size = video_info(out)
-    assert frames >= 10 and size == (320, 240)
+    assert frames >= 5 and size == (320, 240)            # live drops stale frames: a loaded CI machine gets fewer
     assert not (tmp_path / "out.partial.mp4").exists()
 
 
