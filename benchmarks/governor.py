@@ -12,7 +12,6 @@ load:   the same frames with a competing CPU load beside them (`--load` processe
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
+from benchmarks.emit import emit_json
 
 
 def read_frames(path: str, limit: int) -> list[np.ndarray]:
@@ -143,11 +143,7 @@ def main(argv=None) -> int:
     if not args.skip_levels:
         res["levels"] = levels(frames, ref)
     res["load"] = under_load(frames, ref, args.budget, args.passes, args.load, args.load_seconds)
-    text = json.dumps(res, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text + "\n")
+    emit_json(res, args.json)
     return 0
 
 

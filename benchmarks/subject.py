@@ -27,7 +27,6 @@ jitter; switches of the covered GT component, and how many person regions the ou
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import numpy as np
 from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
 from edgeseg.train.augment import is_whole_person, paste_person
 from edgeseg.train.data import Pair, load_images, load_pairs, person_bbox, split_pairs
+from benchmarks.emit import emit_json
 
 MODES = ("all", "largest", "primary")
 
@@ -254,11 +254,7 @@ def main(argv=None) -> int:
     res = {"note": "CPU, 1 ORT thread, 2-core VM shared with a training run: read costs as rough",
            "composited": composited(args.data, args.backgrounds, args.clips, args.frames),
            "dev_scenes": dev_scenes(args.scenes, args.scene_frames)}
-    text = json.dumps(res, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text + "\n")
+    emit_json(res, args.json)
     return 0
 
 
