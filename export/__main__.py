@@ -54,10 +54,12 @@ def parse_args(argv, prog: str = "python -m export"):
     return p.parse_args(argv)
 
 
-def run(args) -> int:
-    from edgeseg.train.checkpoint import load_checkpoint
-    from edgeseg.train.model import build_model, count_parameters
+def check_args(args) -> list[str]:
+    """The requested precisions, after checking the options against each other.
 
+    Raises:
+        ConfigError: an unknown precision, or options that contradict each other.
+    """
     precisions = [s.strip() for s in args.precision.split(",") if s.strip()]
     for name in precisions:
         if name not in VARIANTS:
@@ -68,53 +70,78 @@ def run(args) -> int:
         raise ConfigError("--calib is only used for int8; add int8 to --precision or drop --calib")
     if args.force and not args.val:
         raise ConfigError("--force overrides the accuracy gate, which needs --val DIR; pass --val or drop --force")
+    return precisions
 
-    state = load_checkpoint(args.checkpoint)
+
+def load_trained(checkpoint: str | Path):
+    """(checkpoint state, torch model in eval mode, the ModelMeta it was trained with)."""
+    from edgeseg.train.checkpoint import load_checkpoint
+    from edgeseg.train.model import build_model
+
+    state = load_checkpoint(checkpoint)
     model = build_model(state["model_config"])
     model.load_state_dict(state["model"])
     model.eval()
-    trained = trained_meta(state)
+    return state, model, trained_meta(state)
+
+
+def export_meta(args, state: dict, model, trained: ModelMeta, base: Path) -> ModelMeta:
+    """The fp32 file's ModelMeta: the trained contract, with what export decides (size, dynamic axes,
+    precision, name, provenance) overridden."""
+    from edgeseg.train.model import count_parameters
+
     input_hw = parse_hw_multiple(args.input_size, trained.multiple) if args.input_size else trained.input_hw
     dynamic = trained.adaptive if args.dynamic is None else args.dynamic
-
-    out = Path(args.out)
-    base = out if out.suffix == ".onnx" else out / f"{args.name}.onnx"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    report_dir = base.parent
-    meta = trained.replace(input_hw=input_hw, adaptive=dynamic, precision="fp32", name=base.stem,
+    return trained.replace(input_hw=input_hw, adaptive=dynamic, precision="fp32", name=base.stem,
                            edgeseg_version=__version__, source_sha256=sha256_file(args.checkpoint),
                            extra={"parameters": count_parameters(model), "arch": state["model_config"]})
 
-    path = export_onnx(model, base, input_hw, dynamic, args.opset)
+
+def build_fp32(model, base: Path, meta: ModelMeta, opset: int) -> Path:
+    """torch -> ONNX -> check -> simplify -> metadata -> check; returns the fp32 file."""
+    path = export_onnx(model, base, meta.input_hw, meta.adaptive, opset)
     check_onnx(path)
-    simplify_onnx(path, input_hw)
+    simplify_onnx(path, meta.input_hw)
     write_meta(path, meta)
     check_onnx(path)
+    return path
 
-    val_pairs = image_mask_pairs(Path(args.val) / "images", Path(args.val) / "masks") if args.val else []
-    if args.val_count:
-        val_pairs = val_pairs[: args.val_count]
+
+def validation_pairs(args) -> list:
+    pairs = image_mask_pairs(Path(args.val) / "images", Path(args.val) / "masks") if args.val else []
+    return pairs[: args.val_count] if args.val_count else pairs
+
+
+def check_parity(model, path: Path, val_pairs: list, trained: ModelMeta) -> float:
+    """torch on the training-side preparation vs ORT on the runtime's (see verify.torch_parity)."""
     sample_imgs = [cv2.imread(str(p)) for p, _ in val_pairs[:8]] or \
         [np.random.default_rng(i).integers(0, 256, (360, 640, 3), np.uint8) for i in range(4)]
     diff = torch_parity(model, path, sample_imgs, trained)
     log.info("parity    torch vs ONNX Runtime: max abs diff %.2e (limit 1e-4)", diff)
+    return diff
 
-    shipped = save_weights(state, meta, base.with_suffix(".pt"))
-    log.info("weights   %s (for fine-tuning: `init: %s` in a training config)", shipped, shipped)
+
+def make_variants(args, path: Path, base: Path, precisions: list[str]) -> dict[str, Path]:
+    """{variant name: file} for fp32 (always) and each requested variant, in the table's order."""
     reference = next(iter(VARIANTS))     # fp32, the first row of the table: always made, the gate's reference
     makers = {reference: lambda dst: path,
               "fp16": lambda dst: to_fp16(path, dst),
               "int8": lambda dst: to_int8(path, dst, read_images_spread(args.calib or args.val, args.calib_count, "--calib"),
                                           args.per_channel, not args.quantize_all)}
-    files = {name: makers[name](variant_path(base, name)) for name in VARIANTS
-             if name == reference or name in precisions}
+    return {name: makers[name](variant_path(base, name)) for name in VARIANTS
+            if name == reference or name in precisions}
 
-    rows, failures = [], []
-    ref_iou = None
-    for name in files:
-        row = {"variant": name, "file": files[name].name, "kb": round(files[name].stat().st_size / 1024, 1)}
+
+def score_variants(args, files: dict[str, Path], val_pairs: list, meta: ModelMeta) -> tuple[list[dict], list[str]]:
+    """Accuracy on --val (the gate: a refused variant's file is deleted) and latency of each variant.
+
+    Returns the report rows and the gate's refusals."""
+    reference = next(iter(files))
+    rows, failures, ref_iou = [], [], None
+    for name, file in files.items():
+        row = {"variant": name, "file": file.name, "kb": round(file.stat().st_size / 1024, 1)}
         if val_pairs:
-            with Segmenter(SegmenterOptions(model_path=files[name], provider="cpu")) as seg:
+            with Segmenter(SegmenterOptions(model_path=file, provider="cpu")) as seg:
                 _, summary = evaluate(seg, val_pairs)
             row.update(person_iou=summary["person_iou"], boundary_f=summary["boundary_f"])
             if name == reference:
@@ -125,21 +152,42 @@ def run(args) -> int:
                 except EdgeSegError as exc:
                     row["gate"] = "refused"
                     failures.append(str(exc))
-                    files[name].unlink()
-            if files[name].exists():
-                write_meta(files[name], read_meta(files[name]).replace(val_person_iou=round(summary["person_iou"], 4)))
-        if not args.no_latency and files[name].exists():
-            lat = latency_ms(files[name], meta)
+                    file.unlink()
+            if file.exists():
+                write_meta(file, read_meta(file).replace(val_person_iou=round(summary["person_iou"], 4)))
+        if not args.no_latency and file.exists():
+            lat = latency_ms(file, meta)
             row.update(ms_median=lat["median"], ms_p90=lat["p90"])
         rows.append(row)
         log.info("variant   %s", json.dumps(row))
+    return rows, failures
 
-    report = {"checkpoint": str(args.checkpoint), "source_sha256": meta.source_sha256, "input_hw": list(input_hw),
-              "dynamic": dynamic, "parity_max_abs_diff": diff, "val_images": len(val_pairs),
-              "parameters": meta.extra["parameters"], "variants": rows}
+
+def write_report(report_dir: Path, report: dict) -> Path:
     (report_dir / "report.json").write_text(json.dumps(report, indent=1))
     (report_dir / "report.md").write_text(report_markdown(report))
     log.info("report    %s", report_dir / "report.md")
+    return report_dir / "report.md"
+
+
+def run(args) -> int:
+    """The export steps in order; returns the exit code (3: a variant was refused by the gate)."""
+    precisions = check_args(args)
+    state, model, trained = load_trained(args.checkpoint)
+    out = Path(args.out)
+    base = out if out.suffix == ".onnx" else out / f"{args.name}.onnx"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    meta = export_meta(args, state, model, trained, base)
+    path = build_fp32(model, base, meta, args.opset)
+    val_pairs = validation_pairs(args)
+    diff = check_parity(model, path, val_pairs, trained)
+    shipped = save_weights(state, meta, base.with_suffix(".pt"))
+    log.info("weights   %s (for fine-tuning: `init: %s` in a training config)", shipped, shipped)
+    files = make_variants(args, path, base, precisions)
+    rows, failures = score_variants(args, files, val_pairs, meta)
+    write_report(base.parent, {"checkpoint": str(args.checkpoint), "source_sha256": meta.source_sha256,
+                               "input_hw": list(meta.input_hw), "dynamic": meta.adaptive, "parity_max_abs_diff": diff,
+                               "val_images": len(val_pairs), "parameters": meta.extra["parameters"], "variants": rows})
     if failures:
         for msg in failures:
             log.error("REFUSED: %s", msg)
