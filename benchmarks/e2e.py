@@ -46,34 +46,22 @@ BLUR_STRENGTH = 12.0         # sigma in 720p pixels, the Pipeline's default
 
 # --------------------------------------------------------------------------- contenders
 
-class WholeFrameCompositor:
-    """The composite as it was before the edge band (issue 20): blur and alpha upscaled to the whole
-    frame, then one whole-frame blend (the same calls as Compositor.blur_behind + blend)."""
-
-    def __init__(self):
-        from edgeseg.compose import Compositor
-        self.c = Compositor()
-
-    def __getattr__(self, name):
-        return getattr(self.c, name)
-
-    def composite(self, frame, alpha_small, background, out=None):
-        h, w = frame.shape[:2]
-        if background.shape[:2] != (h, w):
-            background = cv2.resize(background, (w, h), dst=self.c._buf("bg", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
-        alpha = cv2.resize(alpha_small, (w, h), dst=self.c._buf("alpha", (h, w)), interpolation=cv2.INTER_LINEAR)
-        return self.c.blend(frame, background, alpha, out=out)
+# OpenCV worker threads each contender runs with, set before each of its blocks (OpenCV's setting is
+# per process). edgeseg's Pipeline sets 1 (PipelineOptions.opencv_threads); the reference and the
+# straightforward pipeline get the same, which is also their cheapest in CPU; `before` runs OpenCV's own pool.
+ONE_THREAD = 1
+OPENCV_POOL = cv2.getNumThreads()        # OpenCV's default before anything changes it: one per core
 
 
 class EdgesegPipeline:
-    """edgeseg's Pipeline with its defaults, on the CPU, in one precision (`before`: with the whole-frame
-    composite it had before the edge band)."""
+    """edgeseg's Pipeline with its defaults, on the CPU, in one precision (`before`: with OpenCV's own
+    thread pool, as it ran before PipelineOptions.opencv_threads)."""
 
     def __init__(self, precision: str, before: bool = False):
         from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
-        self.pipe = Pipeline(PipelineOptions(segmenter=SegmenterOptions(provider="cpu", precision=precision)))
-        if before:
-            self.pipe.compositor = WholeFrameCompositor()
+        self.pipe = Pipeline(PipelineOptions(segmenter=SegmenterOptions(provider="cpu", precision=precision),
+                                             opencv_threads=None if before else ONE_THREAD))
+        self.opencv_threads = OPENCV_POOL if before else ONE_THREAD
         self.model = self.pipe.segmenter.model_path.name
 
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
@@ -161,13 +149,13 @@ class Contender:
 def contenders(precisions: list[str], mediapipe_model: Path | None, threads: int,
                before: bool = False) -> list[Contender]:
     """The contenders in run order: edgeseg per precision, then the reference (if its model is given), then the
-    straightforward pipeline; `before` adds edgeseg in the default precision with the whole-frame composite."""
+    straightforward pipeline; `before` adds edgeseg in the default precision with OpenCV's own thread pool."""
     from edgeseg.variants import default_precision
     default = default_precision("cpu")
     out = [Contender(f"edgeseg-{p}" + (" (default)" if p == default else ""), "ours",
                      lambda p=p: EdgesegPipeline(p)) for p in precisions]
     if before:
-        out.append(Contender(f"edgeseg-{default}, whole-frame composite (before)", "before",
+        out.append(Contender(f"edgeseg-{default}, OpenCV's thread pool (before)", "before",
                              lambda: EdgesegPipeline(default, before=True)))
     if mediapipe_model is not None:
         out.append(Contender("mediapipe-landscape + cheapest blur", "reference",
@@ -233,12 +221,14 @@ def run_size(runners: dict[str, object], source: list[np.ndarray], size_wh: tupl
     for i in range(min(warmup, len(source))):       # untimed: buffers of this size, caches
         f = resized(source[i], size_wh)
         for n in names:
+            cv2.setNumThreads(getattr(runners[n], "opencv_threads", ONE_THREAD))
             runners[n].process(f)
     offset = warmup
     for start, stop, order in schedule(len(names), n_frames, block):
         frames = [resized(source[(offset + j) % len(source)], size_wh) for j in range(start, stop)]
         for k in order:
             n, r = names[k], runners[names[k]]
+            cv2.setNumThreads(getattr(r, "opencv_threads", ONE_THREAD))      # untimed
             for f in frames:
                 c0, t0 = time.process_time(), time.perf_counter()
                 _, st = r.process(f)
@@ -428,8 +418,8 @@ def main(argv: list[str] | None = None) -> int:
                    "pipeline's model (1; edgeseg's Pipeline uses its own default, 1 on CPU)")
     p.add_argument("--video", type=Path, default=VIDEO)
     p.add_argument("--wait-models", type=float, default=0.0, help="seconds to wait for the MediaPipe models")
-    p.add_argument("--before", action="store_true", help="add edgeseg with the whole-frame composite it had "
-                   "before the edge band, for before/after ratios per stage")
+    p.add_argument("--before", action="store_true", help="add edgeseg with OpenCV's own thread pool (as before "
+                   "PipelineOptions.opencv_threads), for before/after ratios per stage")
     p.add_argument("--fetch-models", action="store_true", help="download the mediapipe wheel and extract the "
                    "models if they are missing (benchmarks.mediapipe_ref.setup_env.ensure_models)")
     p.add_argument("--out", type=Path, default=RESULTS)
