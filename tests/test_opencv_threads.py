@@ -30,3 +30,10 @@ def test_opencv_threads_none_leaves_the_apps_setting_alone(restore_opencv_thread
 def test_a_thread_count_that_is_not_a_whole_number_from_1_is_refused(bad):
     with pytest.raises(ConfigError, match="opencv_threads"):
         PipelineOptions(opencv_threads=bad).validate()
+
+
+def test_process_keeps_opencv_s_pool_for_throughput(restore_opencv_threads, short_clip, tmp_path):
+    from edgeseg.cli import main
+    cv2.setNumThreads(2)
+    assert main(["process", str(short_clip), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    assert cv2.getNumThreads() == 2
