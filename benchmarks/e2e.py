@@ -33,6 +33,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from .frames import read_looped, resized
 from .readme import update_readme as update_block
 
 ROOT = Path(__file__).resolve().parent
@@ -50,7 +51,7 @@ BLUR_STRENGTH = 12.0         # sigma in 720p pixels, the Pipeline's default
 # per process). edgeseg's Pipeline sets 1 (PipelineOptions.opencv_threads); the reference and the
 # straightforward pipeline get the same, which is also their cheapest in CPU; `before` runs OpenCV's own pool.
 ONE_THREAD = 1
-OPENCV_POOL = cv2.getNumThreads()        # OpenCV's default before anything changes it: one per core
+OPENCV_POOL = cv2.getNumberOfCPUs()      # OpenCV's own default: one thread per core
 
 
 class EdgesegPipeline:
@@ -181,29 +182,10 @@ def schedule(n_contenders: int, n_frames: int, block: int) -> list[tuple[int, in
 
 def read_source(video: Path, n: int) -> list[np.ndarray]:
     """`n` frames of `video` at its own size (the clip loops if it is shorter)."""
-    cap = cv2.VideoCapture(str(video))
-    if not cap.isOpened():
-        raise SystemExit(f"cannot open {video}; pass --video PATH to a readable video")
-    frames: list[np.ndarray] = []
     try:
-        while len(frames) < n:
-            ok, f = cap.read()
-            if not ok:
-                if not frames:
-                    raise SystemExit(f"{video} gives no frames; pass --video PATH to another video")
-                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                continue
-            frames.append(f)
-    finally:
-        cap.release()
-    return frames
-
-
-def resized(frame: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
-    if (frame.shape[1], frame.shape[0]) == tuple(size_wh):
-        return frame.copy()
-    shrink = size_wh[0] < frame.shape[1]
-    return cv2.resize(frame, size_wh, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        return read_looped(video, n)
+    except ValueError as exc:
+        raise SystemExit(f"{exc}; pass --video PATH to a readable video") from None
 
 
 def _pct(values: list[float]) -> dict:

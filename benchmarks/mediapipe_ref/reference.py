@@ -33,7 +33,7 @@ def run_reference(job: dict, env: Env | None = None, timeout: float = 600) -> di
     env = env or ensure_env()
     job = {"models": {name: str(p) for name, p in env.models.items()}, **job}
     proc_env = child_env()
-    proc_env["PYTHONPATH"] = str(REPO)          # for edgeseg.compose / edgeseg.metrics only
+    proc_env["PYTHONPATH"] = str(REPO)          # for edgeseg.compose / .metrics / .results and benchmarks.frames only
     with tempfile.TemporaryDirectory(prefix="mpref-") as tmp:
         job_path, result_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_path.write_text(json.dumps(job, indent=2))

@@ -2,7 +2,7 @@
 
     PYTHONPATH=<repo root> benchmarks/.mpref/venv/bin/python runner.py JOB.json RESULT.json
 
-Imports only numpy, cv2, ai_edge_litert and edgeseg.compose / .evaluate / .metrics / .results / .sources (pure
+Imports only numpy, cv2, ai_edge_litert, benchmarks.frames and edgeseg.compose / .evaluate / .metrics / .results / .sources (pure
 numpy + cv2; importing them runs edgeseg/__init__, which imports no onnxruntime at import time). Timings are
 edgeseg.results.Summary dicts (median, p90, p99, mean, std, fps, runs: the keys of `edgeseg bench`'s rows).
 
@@ -30,6 +30,8 @@ from edgeseg.evaluate import image_mask_pairs
 from edgeseg.metrics import mean_scores, score_mask
 from edgeseg.results import summarise
 from edgeseg.sources import IMAGE_EXTS
+
+from benchmarks.frames import read_looped
 
 
 
@@ -140,26 +142,12 @@ def run_latency(job: dict) -> dict:
 # --------------------------------------------------------------------------- end to end
 
 def read_frames(video: str, size_wh: tuple[int, int], count: int) -> list[np.ndarray]:
-    """`count` BGR frames of `video` at size_wh (resized untimed if needed; the video loops if it is short)."""
-    cap = cv2.VideoCapture(str(video))
-    if not cap.isOpened():
-        raise ValueError(f"cannot open video {video}")
-    frames: list[np.ndarray] = []
-    try:
-        while len(frames) < count:
-            ok, frame = cap.read()
-            if not ok:
-                if not frames:
-                    raise ValueError(f"video {video} gives no frames")
-                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                continue
-            if (frame.shape[1], frame.shape[0]) != tuple(size_wh):
-                shrink = frame.shape[1] > size_wh[0]
-                frame = cv2.resize(frame, tuple(size_wh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-            frames.append(frame)
-    finally:
-        cap.release()
-    return frames
+    """`count` BGR frames of `video` at size_wh (resized untimed; the video loops if it is short).
+
+    Raises:
+        ValueError: the video cannot be opened or gives no frame.
+    """
+    return read_looped(video, count, size_wh)
 
 
 class BlurEffect:
