@@ -56,11 +56,12 @@ OPENCV_POOL = cv2.getNumberOfCPUs()      # OpenCV's own default: one thread per 
 
 class EdgesegPipeline:
     """edgeseg's Pipeline with its defaults, on the CPU, in one precision (`before`: with OpenCV's own
-    thread pool, as it ran before PipelineOptions.opencv_threads)."""
+    thread pool, as it ran before PipelineOptions.opencv_threads; `model`: another model file)."""
 
-    def __init__(self, precision: str, before: bool = False):
+    def __init__(self, precision: str, before: bool = False, model: Path | None = None):
         from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
-        self.pipe = Pipeline(PipelineOptions(segmenter=SegmenterOptions(provider="cpu", precision=precision),
+        self.pipe = Pipeline(PipelineOptions(segmenter=SegmenterOptions(provider="cpu", precision=precision,
+                                                                        model_path=model),
                                              opencv_threads=None if before else ONE_THREAD))
         self.opencv_threads = OPENCV_POOL if before else ONE_THREAD
         self.model = self.pipe.segmenter.model_path.name
@@ -148,9 +149,10 @@ class Contender:
 
 
 def contenders(precisions: list[str], mediapipe_model: Path | None, threads: int,
-               before: bool = False) -> list[Contender]:
+               before: bool = False, before_model: Path | None = None) -> list[Contender]:
     """The contenders in run order: edgeseg per precision, then the reference (if its model is given), then the
-    straightforward pipeline; `before` adds edgeseg in the default precision with OpenCV's own thread pool."""
+    straightforward pipeline; `before` adds edgeseg in the default precision with OpenCV's own thread pool,
+    `before_model` edgeseg in the default precision on that model file (e.g. the previous default)."""
     from edgeseg.variants import default_precision
     default = default_precision("cpu")
     out = [Contender(f"edgeseg-{p}" + (" (default)" if p == default else ""), "ours",
@@ -158,6 +160,9 @@ def contenders(precisions: list[str], mediapipe_model: Path | None, threads: int
     if before:
         out.append(Contender(f"edgeseg-{default}, OpenCV's thread pool (before)", "before",
                              lambda: EdgesegPipeline(default, before=True)))
+    elif before_model is not None:
+        out.append(Contender(f"edgeseg-{default}, {Path(before_model).name} (before)", "before",
+                             lambda: EdgesegPipeline(default, model=Path(before_model))))
     if mediapipe_model is not None:
         out.append(Contender("mediapipe-landscape + cheapest blur", "reference",
                              lambda: MediaPipeCheapestBlur(mediapipe_model, threads)))
@@ -255,10 +260,10 @@ def mediapipe_model_path(wait_s: float, fetch: bool = False) -> Path | None:
 
 def run(sizes: list[tuple[int, int]], frames: int, block: int, warmup: int, precisions: list[str], threads: int,
         video: Path, wait_s: float = 0.0, frames_4k: int | None = None, fetch: bool = False,
-        before: bool = False) -> dict:
+        before: bool = False, before_model: Path | None = None) -> dict:
     from edgeseg.bench import fingerprint
     mp_model = mediapipe_model_path(wait_s, fetch)
-    cons = contenders(precisions, mp_model, threads, before)
+    cons = contenders(precisions, mp_model, threads, before, before_model)
     runners = {c.name: c.make() for c in cons}
     source = read_source(video, frames + warmup)
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "device": fingerprint(),
@@ -402,15 +407,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait-models", type=float, default=0.0, help="seconds to wait for the MediaPipe models")
     p.add_argument("--before", action="store_true", help="add edgeseg with OpenCV's own thread pool (as before "
                    "PipelineOptions.opencv_threads), for before/after ratios per stage")
+    p.add_argument("--before-model", type=Path, help="instead: add edgeseg on this model file (e.g. the previous "
+                   "default, kept outside the repository) as the 'before' of the ratios")
     p.add_argument("--fetch-models", action="store_true", help="download the mediapipe wheel and extract the "
                    "models if they are missing (benchmarks.mediapipe_ref.setup_env.ensure_models)")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--readme", type=Path)
     args = p.parse_args(argv)
+    if args.before and args.before_model:
+        p.error("--before and --before-model each add the 'before' contender; pass one")
+    if args.before_model and not args.before_model.is_file():
+        p.error(f"--before-model {args.before_model}: no such file; pass an .onnx model")
     from edgeseg.bench import device_slug, fingerprint
     result = run(parse_sizes(args.sizes), args.frames, args.block, args.warmup,
                  [s for s in args.precisions.split(",") if s], args.threads, args.video, args.wait_models,
-                 args.frames_4k, args.fetch_models, args.before)
+                 args.frames_4k, args.fetch_models, args.before, args.before_model)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{device_slug(fingerprint())}_e2e"
     table = markdown(result)

@@ -14,6 +14,10 @@ class Variant:
     providers: tuple[str, ...]   # the providers it suits (fastest first)
     note: str
     default_for: tuple[str, ...] = ()   # providers that load it when nothing else is known (default_precision)
+    # how export writes the decoder's bilinear ×2 (same function either way, edgeseg.train.model.upsample2):
+    # "conv" (nearest + edge pad + fixed depthwise 3×3: 0.9× the CPU time in fp32) or "resize" (one
+    # Resize: QDQ int8 runs the conv form 1.3× slower, and GPUs gain nothing from it)
+    bilinear_graph: str = "resize"
 
     def suits(self, provider: str) -> bool:
         """Whether this variant is worth running on `provider` (`edgeseg bench` skips the others)."""
@@ -22,7 +26,7 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("fp32", "", ("cpu", "cuda", "tensorrt"), "reference precision; fastest on CPUs without VNNI",
-            ("cpu",)),
+            ("cpu",), bilinear_graph="conv"),
     Variant("fp16", ".fp16", ("cuda", "tensorrt"), "half the size; fast on GPUs, slow on most CPUs; fp32 inputs/outputs",
             ("cuda", "tensorrt")),
     Variant("int8", ".int8", ("tensorrt", "cpu"), "static QDQ; a quarter the size; fast on CPUs with VNNI/AMX and on TensorRT"),

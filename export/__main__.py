@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -121,15 +122,30 @@ def check_parity(model, path: Path, val_pairs: list, trained: ModelMeta) -> floa
     return diff
 
 
-def make_variants(args, path: Path, base: Path, precisions: list[str]) -> dict[str, Path]:
-    """{variant name: file} for fp32 (always) and each requested variant, in the table's order."""
+def make_variants(args, model, path: Path, base: Path, meta: ModelMeta, precisions: list[str]) -> dict[str, Path]:
+    """{variant name: file} for fp32 (always) and each requested variant, in the table's order.
+
+    A variant is made from an fp32 graph in its own `bilinear_graph` form (the table's column): `path`
+    when that is the reference's form, else the model exported again in that form (same function)."""
+    from edgeseg.train.model import set_bilinear_graph
+
     reference = next(iter(VARIANTS))     # fp32, the first row of the table: always made, the gate's reference
-    makers = {reference: lambda dst: path,
-              "fp16": lambda dst: to_fp16(path, dst),
-              "int8": lambda dst: to_int8(path, dst, read_images_spread(args.calib or args.val, args.calib_count, "--calib"),
-                                          args.per_channel, not args.quantize_all)}
-    return {name: makers[name](variant_path(base, name)) for name in VARIANTS
-            if name == reference or name in precisions}
+    wanted = [name for name in VARIANTS if name == reference or name in precisions]
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = {VARIANTS[reference].bilinear_graph: path}
+        for name in wanted:
+            form = VARIANTS[name].bilinear_graph
+            if form not in sources:
+                set_bilinear_graph(model, form)
+                sources[form] = build_fp32(model, Path(tmp) / f"{form}.onnx", meta, args.opset)
+                set_bilinear_graph(model, VARIANTS[reference].bilinear_graph)
+        src = {name: sources[VARIANTS[name].bilinear_graph] for name in wanted}
+        makers = {reference: lambda dst: path,
+                  "fp16": lambda dst: to_fp16(src["fp16"], dst),
+                  "int8": lambda dst: to_int8(src["int8"], dst,
+                                              read_images_spread(args.calib or args.val, args.calib_count, "--calib"),
+                                              args.per_channel, not args.quantize_all)}
+        return {name: makers[name](variant_path(base, name)) for name in wanted}
 
 
 def score_variants(args, files: dict[str, Path], val_pairs: list, meta: ModelMeta) -> tuple[list[dict], list[str]]:
@@ -183,7 +199,7 @@ def run(args) -> int:
     diff = check_parity(model, path, val_pairs, trained)
     shipped = save_weights(state, meta, base.with_suffix(".pt"))
     log.info("weights   %s (for fine-tuning: `init: %s` in a training config)", shipped, shipped)
-    files = make_variants(args, path, base, precisions)
+    files = make_variants(args, model, path, base, meta, precisions)
     rows, failures = score_variants(args, files, val_pairs, meta)
     write_report(base.parent, {"checkpoint": str(args.checkpoint), "source_sha256": meta.source_sha256,
                                "input_hw": list(meta.input_hw), "dynamic": meta.adaptive, "parity_max_abs_diff": diff,

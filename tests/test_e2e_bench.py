@@ -40,3 +40,18 @@ def test_a_tiny_side_by_side_run_writes_json_markdown_plot_and_the_readme_table(
     text = readme.read_text()
     assert "old table" not in text and "160×90" in text and text.endswith("after\n")
     assert next(tmp_path.glob("*_e2e.png")).stat().st_size > 1000
+
+
+def test_a_before_model_is_one_more_contender_named_after_its_file(tmp_path):
+    model = tmp_path / "previous.onnx"
+    cons = e2e.contenders(["fp32"], None, 1, before_model=model)
+    assert [c.role for c in cons] == ["ours", "before", "straightforward"]
+    assert "previous.onnx" in cons[1].name
+
+
+@pytest.mark.parametrize("args, words", [(["--before", "--before-model", "x.onnx"], "pass one"),
+                                         (["--before-model", "missing.onnx"], "no such file")])
+def test_before_options_that_cannot_both_hold_are_refused(args, words, capsys):
+    with pytest.raises(SystemExit):
+        e2e.main(args)
+    assert words in capsys.readouterr().err

@@ -55,6 +55,26 @@ def test_the_metadata_round_trips_with_its_provenance(exported, tiny_ckpt):
     assert meta.val_person_iou is not None and meta.edgeseg_version
 
 
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_each_variant_is_written_in_its_tables_bilinear_graph(exported, precision):
+    import onnx
+    from edgeseg.variants import VARIANTS, variant_path
+    nodes = onnx.load(str(variant_path(exported / "model.onnx", precision))).graph.node
+    pads = sum(n.op_type == "Pad" for n in nodes)
+    assert sum(n.op_type == "Resize" for n in nodes) == 4     # one per UpBlock (nearest or bilinear), the logits'
+    assert pads == (3 if VARIANTS[precision].bilinear_graph == "conv" else 0)   # the conv form's edge pads
+
+
+def test_the_conv_and_resize_graphs_compute_the_same_mask(exported):
+    import onnxruntime as ort
+    from edgeseg.variants import variant_path
+    x = np.random.default_rng(0).random((1, 3, 64, 96), np.float32)
+    conv = ort.InferenceSession(str(exported / "model.onnx"), providers=["CPUExecutionProvider"])
+    fp16 = ort.InferenceSession(str(variant_path(exported / "model.onnx", "fp16")), providers=["CPUExecutionProvider"])
+    name = conv.get_inputs()[0].name
+    assert np.abs(conv.run(None, {name: x})[0] - fp16.run(None, {name: x})[0]).max() < 5e-3
+
+
 def test_the_report_lists_each_variant(exported):
     report = json.loads((exported / "report.json").read_text())
     assert [v["variant"] for v in report["variants"]] == ["fp32", "fp16", "int8"]

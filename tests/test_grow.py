@@ -10,7 +10,7 @@ from edgeseg.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E
 from edgeseg.train.config import TrainConfig  # noqa: E402
 from edgeseg.train.grow import grow_state_dict  # noqa: E402
 from edgeseg.train.loop import train  # noqa: E402
-from edgeseg.train.model import build_model  # noqa: E402
+from edgeseg.train.model import build_model, canonical_config  # noqa: E402
 
 NARROW = {"arch": "EdgeUNet", "widths": [8, 16, 24, 32], "blocks": [1, 1, 2], "expand": 2}
 WIDE = dict(NARROW, widths=[8, 24, 32, 48])
@@ -68,4 +68,4 @@ def test_training_can_start_from_a_narrower_checkpoint(small_pairs, tmp_path, ca
     with caplog.at_level(logging.INFO, logger="edgeseg.train.loop"):
         train(cfg, tmp_path / "run")
     assert "grown from" in caplog.text
-    assert load_checkpoint(tmp_path / "run" / "last.pt")["model_config"] == WIDE
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["model_config"] == canonical_config(WIDE)

@@ -30,6 +30,7 @@ class TrainConfig:
     widths: list[int] = field(default_factory=lambda: [8, 24, 48, 96])
     blocks: list[int] = field(default_factory=lambda: [1, 2, 3])
     expand: int = 2
+    upsample: str = "bilinear"        # the decoder's ×2 steps: bilinear or nearest (see model.py)
     input_hw: list[int] = field(default_factory=lambda: [144, 256])   # landscape base size (H, W)
     adaptive_canvas: bool = True      # portrait frames get a portrait canvas of the same area
     canvases: list[list[int]] = field(default_factory=lambda: [[144, 256], [256, 144], [192, 192], [176, 224]])

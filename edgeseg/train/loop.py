@@ -28,7 +28,7 @@ from .distributed import Dist, forward_fn, setup, teardown
 from .ema import WeightAverage
 from .grow import grow_state_dict
 from .losses import bce_dice_loss
-from .model import build_model, count_parameters
+from .model import build_model, canonical_config, count_parameters
 from .validation import validate
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,17 @@ def load_data(cfg: TrainConfig) -> TrainData:
 
 
 def _init_weights(model: torch.nn.Module, model_cfg: dict, cfg: TrainConfig, dist: Dist) -> None:
-    """Start from cfg.init's weights (grown to a wider model if it is narrower)."""
+    """Start from cfg.init's weights (grown to a wider model if it is narrower; the decoder's
+    upsampling may differ: the weights are the same, and training adapts them)."""
     init = dist.share(lambda: load_checkpoint(cfg.init))
-    if init["model_config"] == model_cfg:
+    init_cfg = canonical_config(init["model_config"])
+    if init_cfg == model_cfg:
         model.load_state_dict(init["model"])
         log.info("initialised from %s (epoch %d)", cfg.init, init["epoch"] + 1)
+    elif {**init_cfg, "upsample": model_cfg["upsample"]} == model_cfg:
+        model.load_state_dict(init["model"])
+        log.info("initialised from %s (epoch %d); its decoder upsampled %s, this one %s: the outputs "
+                 "differ at the start", cfg.init, init["epoch"] + 1, init_cfg["upsample"], model_cfg["upsample"])
     else:
         model.load_state_dict(grow_state_dict(init["model"], init["model_config"], model, model_cfg))
         log.info("grown from %s (epoch %d, widths %s → %s; same outputs at the start)", cfg.init,
@@ -132,7 +138,7 @@ def _read_resume(out: Path, model_cfg: dict, cfg: TrainConfig) -> dict:
     if not last.exists():
         raise ConfigError(f"--resume: no checkpoint {last}; start without --resume")
     state = load_checkpoint(last)
-    if state["model_config"] != model_cfg:
+    if canonical_config(state["model_config"]) != model_cfg:
         raise ConfigError(f"--resume: {last} was trained with {state['model_config']}, not {model_cfg}")
     if cfg.ema_decay and "train_model" not in state:
         raise ConfigError(f"--resume: {last} was trained without ema_decay; resume with the same config")
@@ -146,7 +152,8 @@ def build(cfg: TrainConfig, out: Path, resume: bool, dist: Dist) -> Trainee:
         ConfigError: see `_read_resume`.
         ModelError: cfg.init is not a readable checkpoint.
     """
-    model_cfg = {"arch": "EdgeUNet", "widths": list(cfg.widths), "blocks": list(cfg.blocks), "expand": cfg.expand}
+    model_cfg = canonical_config({"widths": list(cfg.widths), "blocks": list(cfg.blocks), "expand": cfg.expand,
+                                  "upsample": cfg.upsample})
     model = build_model(model_cfg).to(dist.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, cfg.samples_per_epoch // cfg.batch_size))

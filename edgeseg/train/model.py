@@ -3,12 +3,27 @@
 Input: float32 NCHW RGB in [0, 1] (normalisation is learnt by the stem's BatchNorm).
 Output: float32 N×1×H×W person probability, same H×W as the input.
 H and W must be multiples of 16; the graph is fully convolutional, so any such size runs.
+
+`upsample` (in the model config, so checkpoints say which they have) is how each UpBlock doubles
+resolution before adding its skip:
+- "bilinear" (the original): computed exactly (to 4e-7) as nearest ×2, an edge pad and a fixed
+  [1,2,1]ᵀ[1,2,1]/16 depthwise 3×3. ONNX Runtime keeps those in its blocked NCHWc layout, where its
+  bilinear Resize leaves it: the same model in 0.9× the CPU time at 176×320 (1 thread).
+- "nearest": nearest ×2 alone, which the block's learnt depthwise 3×3 then smooths (0.83×); a bilinear
+  model needs fine-tuning to become one.
+The logits' final ×2 stays a bilinear Resize: on one channel the decomposition measured slower.
+`set_bilinear_graph(model, "resize")` makes a bilinear model trace as plain Resize ops instead (same
+function): export does that for the variants the conv form does not speed up (edgeseg.variants).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+from ..errors import choices_error
+
+UPSAMPLES = ("bilinear", "nearest")
 
 
 def conv_bn_act(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1,
@@ -62,11 +77,48 @@ class GlobalContext(nn.Module):
         return x * torch.sigmoid(self.fc(x.mean(dim=(2, 3), keepdim=True)))
 
 
+def bilinear_kernel(channels: int) -> torch.Tensor:
+    """The depthwise 3×3 that turns a nearest ×2 upsampling into a bilinear one (align_corners=False)."""
+    k = torch.tensor([1.0, 2.0, 1.0])
+    return (torch.outer(k, k) / 16).expand(channels, 1, 3, 3).contiguous()
+
+
+def upsample2(x: torch.Tensor, kernel: torch.Tensor | None, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """×2 nearest, then (with `kernel`) edge pad and the fixed depthwise 3×3: exactly bilinear ×2.
+
+    size: the output size, 2× the input's (the skip's shape: the exported graph then reads it from the
+    skip, which onnxruntime's symbolic shape inference for quantization can follow; a scale cannot)."""
+    x = F.interpolate(x, size=size or (2 * x.shape[-2], 2 * x.shape[-1]), mode="nearest")
+    if kernel is None:
+        return x
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=kernel.shape[0])
+
+
+BILINEAR_GRAPHS = ("conv", "resize")
+
+
+def set_bilinear_graph(model: nn.Module, form: str) -> nn.Module:
+    """How a bilinear model's UpBlocks compute (and so export) their ×2: "conv" (upsample2) or "resize".
+
+    Raises:
+        ConfigError: an unknown form (lists the valid ones).
+    """
+    if form not in BILINEAR_GRAPHS:
+        raise choices_error("bilinear graph", form, BILINEAR_GRAPHS)
+    for m in model.modules():
+        if isinstance(m, UpBlock):
+            m.graph = form
+    return model
+
+
 class UpBlock(nn.Module):
     """Project to the skip's width, upsample ×2, add the skip, refine with a depthwise-separable conv."""
 
-    def __init__(self, cin: int, cskip: int):
+    def __init__(self, cin: int, cskip: int, upsample: str = "bilinear"):
         super().__init__()
+        self.upsample, self.graph = upsample, "conv"
+        # not in the state dict: checkpoints stay the same whichever way the model upsamples
+        self.register_buffer("up_kernel", bilinear_kernel(cskip) if upsample == "bilinear" else None, persistent=False)
         self.proj = conv_bn_act(cin, cskip, 1)
         self.refine = nn.Sequential(
             conv_bn_act(cskip, cskip, 3, groups=cskip, act=False),
@@ -74,31 +126,44 @@ class UpBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(self.proj(x), size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        x = self.proj(x)
+        if self.up_kernel is not None and self.graph == "resize":
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        else:
+            x = upsample2(x, self.up_kernel, skip.shape[-2:])
         return self.refine(x + skip)
 
 
 class EdgeUNet(nn.Module):
-    """Encoder at strides 2/4/8/16 with skips; decoder back to stride 2; logits upsampled ×2."""
+    """Encoder at strides 2/4/8/16 with skips; decoder back to stride 2; logits upsampled ×2.
+
+    Raises:
+        ConfigError: an unknown upsample (lists the valid ones).
+    """
 
     def __init__(self, widths: tuple[int, int, int, int] = (16, 24, 48, 64),
-                 blocks: tuple[int, int, int] = (1, 2, 3), expand: int = 2):
+                 blocks: tuple[int, int, int] = (1, 2, 3), expand: int = 2,
+                 upsample: str = "bilinear"):
         super().__init__()
+        if upsample not in UPSAMPLES:
+            raise choices_error("upsample", upsample, UPSAMPLES)
         c1, c2, c3, c4 = widths
         self.widths, self.blocks, self.expand = tuple(widths), tuple(blocks), expand
+        self.upsample = upsample
         self.stem = conv_bn_act(3, c1, 3, 2)                       # /2
         self.enc2 = nn.Sequential(DownBlock(c1, c2), *[InvertedResidual(c2, expand) for _ in range(blocks[0])])  # /4
         self.enc3 = nn.Sequential(DownBlock(c2, c3), *[InvertedResidual(c3, expand) for _ in range(blocks[1])])  # /8
         self.enc4 = nn.Sequential(DownBlock(c3, c4),
                                   *[InvertedResidual(c4, expand, dilation=d) for d in (1, 2, 4, 1)[: blocks[2]]],
                                   GlobalContext(c4))                                                             # /16
-        self.up3 = UpBlock(c4, c3)
-        self.up2 = UpBlock(c3, c2)
-        self.up1 = UpBlock(c2, c1)
+        self.up3 = UpBlock(c4, c3, upsample)
+        self.up2 = UpBlock(c3, c2, upsample)
+        self.up1 = UpBlock(c2, c1, upsample)
         self.head = nn.Conv2d(c1, 1, 1)
 
     def config(self) -> dict:
-        return {"arch": "EdgeUNet", "widths": list(self.widths), "blocks": list(self.blocks), "expand": self.expand}
+        return {"arch": "EdgeUNet", "widths": list(self.widths), "blocks": list(self.blocks), "expand": self.expand,
+                "upsample": self.upsample}
 
     def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         s1 = self.stem(x)
@@ -112,8 +177,17 @@ class EdgeUNet(nn.Module):
         return torch.sigmoid(self.forward_logits(x))
 
 
+def canonical_config(config: dict) -> dict:
+    """A model config with every default filled in (checkpoints from before `upsample` lack it)."""
+    return build_model(config).config()
+
+
 def build_model(config: dict | None = None) -> EdgeUNet:
-    """Build an EdgeUNet from a config dict (as stored in checkpoints)."""
+    """Build an EdgeUNet from a config dict (as stored in checkpoints).
+
+    Raises:
+        ConfigError: an unknown upsample.
+    """
     cfg = dict(config or {})
     cfg.pop("arch", None)
     return EdgeUNet(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})

@@ -29,13 +29,14 @@ from torch import nn
 from ..errors import EdgeSegError, ModelError
 from ..meta import META_KEY, ModelMeta
 from .checkpoint import save_checkpoint
-from .model import EdgeUNet, build_model
+from .model import EdgeUNet, bilinear_kernel, build_model
 
 log = logging.getLogger(__name__)
 
 
 def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], ModelMeta]:
-    """(weight, bias) of every Conv node in graph order, and the model's ModelMeta."""
+    """(weight, bias) of every Conv node in graph order, and the model's ModelMeta. The fixed, bias-free
+    depthwise 3×3s of the decoder's bilinear upsampling (model.upsample2) are no weights: skipped."""
     import onnx
     from onnx import numpy_helper
     try:
@@ -53,9 +54,16 @@ def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], ModelM
     for node in model.graph.node:
         if node.op_type == "Conv":
             w = inits[node.input[1]]
+            if len(node.input) == 2 and _is_upsample_kernel(w):
+                continue
             b = inits[node.input[2]] if len(node.input) > 2 else np.zeros(w.shape[0], np.float32)
             convs.append((w, b))
     return convs, meta
+
+
+def _is_upsample_kernel(w: np.ndarray) -> bool:
+    fixed = bilinear_kernel(w.shape[0]).numpy()
+    return w.shape == fixed.shape and np.allclose(w, fixed)
 
 
 def _conv_bn_pairs(model: EdgeUNet) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
