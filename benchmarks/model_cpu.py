@@ -1,6 +1,7 @@
 """The model budget, side by side in one process: CPU time per model call, edgeseg against MediaPipe.
 
     python -m benchmarks.model_cpu [--model M.onnx] [--rounds 10] [--calls 200]
+    python -m benchmarks.model_cpu --model new=a.onnx --model old=b.onnx   # several models, same rounds
 
 edgeseg runs through its `Session` on the CPU (1 thread, spinning off: as the live pipeline runs it) at
 its default canvas; MediaPipe Selfie Segmentation general (256×256) and landscape (144×256) run raw in
@@ -25,16 +26,24 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL = ROOT.parent / "edgeseg" / "models" / "default.onnx"
 
 
-def runners(model: Path) -> dict:
+def label_path(spec: str) -> tuple[str | None, Path]:
+    """'LABEL=PATH' or 'PATH' -> (label or None, path)."""
+    label, sep, path = spec.partition("=")
+    return (label, Path(path)) if sep else (None, Path(spec))
+
+
+def runners(models: list[str]) -> dict:
     from edgeseg.preprocess import prepare
     from edgeseg.session import Session
     from .mediapipe_ref.runner import SelfieModel
     from .mediapipe_ref.setup_env import DEFAULT_ROOT, MODELS
     frame = read_frames(DATA / "desk.mp4", 1, (1280, 720))[0]
-    sess = Session(model, provider="cpu", threads=1, spinning=False)
-    meta = sess.meta
-    x, lb = prepare(frame, meta)
-    out = {f"edgeseg {model.stem} @{lb.canvas_hw[0]}x{lb.canvas_hw[1]}": lambda: sess.run(x)}
+    out = {}
+    for spec in models:
+        label, model = label_path(spec)
+        sess = Session(model, provider="cpu", threads=1, spinning=False)
+        x, lb = prepare(frame, sess.meta)
+        out[f"edgeseg {label or model.stem} @{lb.canvas_hw[0]}x{lb.canvas_hw[1]}"] = lambda s=sess, x=x: s.run(x)
     for name, (fname, _) in MODELS.items():
         m = SelfieModel(DEFAULT_ROOT / "models" / fname, threads=1)
         m.set_input(frame)
@@ -64,15 +73,16 @@ def measure(calls: dict, rounds: int, n: int) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.model_cpu", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=str(DEFAULT_MODEL))
+    p.add_argument("--model", action="append", help="an edgeseg .onnx, PATH or LABEL=PATH; repeat to measure "
+                   "several in the same rounds (default: the bundled model); the ratios are to the first")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--json", default=str(ROOT / "results" / "model_cpu.json"))
     args = p.parse_args(argv)
-    result = measure(runners(Path(args.model)), args.rounds, args.calls)
+    result = measure(runners(args.model or [str(DEFAULT_MODEL)]), args.rounds, args.calls)
     ours = next(k for k in result if k.startswith("edgeseg"))
     for k, v in result.items():
-        ratio = "" if k == ours else f"   edgeseg / this: {result[ours]['cpu_ms'] / v['cpu_ms']:.2f}x CPU"
+        ratio = "" if k == ours else f"   {ours.split(' @')[0]} / this: {result[ours]['cpu_ms'] / v['cpu_ms']:.2f}x CPU"
         print(f"{k:40s} CPU {v['cpu_ms']:.3f} ms/call, wall {v['wall_ms']:.3f}{ratio}")
     Path(args.json).write_text(json.dumps({"rows": result, "rounds": args.rounds, "calls": args.calls,
                                            "date": time.strftime("%Y-%m-%d")}, indent=1))

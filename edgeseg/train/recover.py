@@ -50,6 +50,8 @@ def _onnx_convs(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], ModelM
     if meta.precision != "fp32":
         raise ModelError(f"{path} is the {meta.precision} variant; recover from the fp32 file (default.onnx)")
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    inits.update({n.output[0]: numpy_helper.to_array(a.t) for n in model.graph.node if n.op_type == "Constant"
+                  for a in n.attribute if a.name == "value"})     # the fixed kernels are Constant nodes
     convs = []
     for node in model.graph.node:
         if node.op_type == "Conv":
