@@ -21,7 +21,7 @@ from edgeseg.bench import BenchCase, bench_case, device_slug, fingerprint, markd
 from edgeseg.results import BenchRow, Status
 from edgeseg.sizes import parse_size
 
-from .live_targets import read_frames
+from .frames import read_frames
 from .readme import update_readme as update_block
 
 ROOT = Path(__file__).resolve().parent

@@ -18,8 +18,10 @@ def resized(frame: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
     return cv2.resize(frame, tuple(size_wh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-def read_looped(video: str | Path, n: int, size_wh: tuple[int, int] | None = None) -> list[np.ndarray]:
-    """`n` BGR frames of `video`, at its own size or at size_wh; a clip shorter than n loops.
+def read_frames(video: str | Path, n: int, size_wh: tuple[int, int] | None = None,
+                loop: bool = False) -> list[np.ndarray]:
+    """Up to `n` BGR frames of `video`, at its own size or at size_wh; `loop`: a clip shorter than n
+    starts over, so exactly n come back (else reading stops at the clip's end).
 
     Raises:
         ValueError: the video cannot be opened, or gives no frame.
@@ -34,9 +36,16 @@ def read_looped(video: str | Path, n: int, size_wh: tuple[int, int] | None = Non
             if not ok:
                 if not frames:
                     raise ValueError(f"video {video} gives no frames")
+                if not loop:
+                    break
                 cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 continue
             frames.append(resized(frame, size_wh) if size_wh else frame)
     finally:
         cap.release()
     return frames
+
+
+def read_looped(video: str | Path, n: int, size_wh: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """Exactly `n` frames of `video` (a short clip loops); see read_frames."""
+    return read_frames(video, n, size_wh, loop=True)

@@ -21,18 +21,7 @@ import numpy as np
 
 from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
 from benchmarks.emit import emit_json
-
-
-def read_frames(path: str, limit: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(path)
-    frames = []
-    while len(frames) < limit:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
+from benchmarks.frames import read_frames
 
 
 def make_pipeline(budget: float | None = None) -> Pipeline:

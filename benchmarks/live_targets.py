@@ -25,19 +25,9 @@ from edgeseg import Pipeline, PipelineOptions, Segmenter, SegmenterOptions
 from edgeseg.metrics import iou
 from edgeseg.postprocess import TemporalSmoother
 
+from .frames import read_frames
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
-
-
-def read_frames(path: Path, n: int, size_wh: tuple[int, int] | None = None) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.resize(f, size_wh, interpolation=cv2.INTER_AREA) if size_wh else f)
-    cap.release()
-    return frames
 
 
 def stats(ms: list[float]) -> dict:

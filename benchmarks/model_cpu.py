@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .live_targets import DATA, read_frames
+from .frames import read_frames
+from .live_targets import DATA
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL = ROOT.parent / "edgeseg" / "models" / "default.onnx"

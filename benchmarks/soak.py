@@ -18,7 +18,7 @@ import numpy as np
 
 from edgeseg import Pipeline, PipelineOptions, SegmenterOptions
 
-from .live_targets import read_frames
+from .frames import read_frames
 
 VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos" / "desk.mp4"
 
