@@ -116,7 +116,7 @@ class UpBlock(nn.Module):
 
     def __init__(self, cin: int, cskip: int, upsample: str = "bilinear"):
         super().__init__()
-        self.upsample, self.graph = upsample, "conv"
+        self.graph = "conv"                # set_bilinear_graph; read only when up_kernel is set (bilinear)
         # not in the state dict: checkpoints stay the same whichever way the model upsamples
         self.register_buffer("up_kernel", bilinear_kernel(cskip) if upsample == "bilinear" else None, persistent=False)
         self.proj = conv_bn_act(cin, cskip, 1)
