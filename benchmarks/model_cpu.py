@@ -20,17 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeseg.models import DEFAULT_MODEL
+
 from .frames import read_frames
 from .live_targets import DATA
+from .quality import label_path
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_MODEL = ROOT.parent / "edgeseg" / "models" / "default.onnx"
-
-
-def label_path(spec: str) -> tuple[str | None, Path]:
-    """'LABEL=PATH' or 'PATH' -> (label or None, path)."""
-    label, sep, path = spec.partition("=")
-    return (label, Path(path)) if sep else (None, Path(spec))
 
 
 def runners(models: list[str]) -> dict:
@@ -44,7 +40,7 @@ def runners(models: list[str]) -> dict:
         label, model = label_path(spec)
         sess = Session(model, provider="cpu", threads=1, spinning=False)
         x, lb = prepare(frame, sess.meta)
-        out[f"edgeseg {label or model.stem} @{lb.canvas_hw[0]}x{lb.canvas_hw[1]}"] = lambda s=sess, x=x: s.run(x)
+        out[f"edgeseg {label} @{lb.canvas_hw[0]}x{lb.canvas_hw[1]}"] = lambda s=sess, x=x: s.run(x)
     for name, (fname, _) in MODELS.items():
         m = SelfieModel(DEFAULT_ROOT / "models" / fname, threads=1)
         m.set_input(frame)

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from edgeseg.evaluate import evaluate, image_mask_pairs
+from edgeseg.models import DEFAULT_MODEL
 from edgeseg.segmenter import Segmenter, SegmenterOptions
 from edgeseg.variants import VARIANTS, variant_path
 
@@ -33,7 +34,6 @@ from .valsets import save_pair
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
-DEFAULT_MODEL = ROOT.parent / "edgeseg" / "models" / "default.onnx"
 BEGIN, END = "<!-- quality-table -->", "<!-- /quality-table -->"
 DEV_SETS = ("portrait", "davis", "scenes")
 REFERENCES = ("general", "landscape")
@@ -112,12 +112,14 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def label_path(spec: str) -> tuple[str, Path]:
+    """'LABEL=PATH' or 'PATH' -> (label, path); the label defaults to the file's stem (the benchmarks' --model)."""
+    label, _, path = spec.rpartition("=")
+    return label or Path(path).stem, Path(path)
+
+
 def parse_models(items: list[str]) -> dict[str, Path]:
-    models = {"edgeseg default": DEFAULT_MODEL}
-    for item in items:
-        label, _, path = item.rpartition("=")
-        models[label or Path(path).stem] = Path(path)
-    return models
+    return {"edgeseg default": DEFAULT_MODEL, **dict(map(label_path, items))}
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,6 @@
 """The benchmark suite's side-by-side ratios and the README table it generates."""
+from pathlib import Path
+
 import pytest
 
 from benchmarks.__main__ import BEGIN, END, readme_table, side_by_side, update_readme
@@ -64,3 +66,10 @@ def test_ab_latency_times_a_model_at_another_size_and_refuses_a_bad_one(capsys):
     with pytest.raises(SystemExit):
         ab_latency.main([model + "@big"])
     assert "MODEL@HxW" in capsys.readouterr().err
+
+
+def test_a_model_spec_is_label_equals_path_or_a_path_labelled_by_its_stem():
+    from benchmarks.quality import label_path
+    assert label_path("previous default (stage 7)=runs/s7/default.onnx") == ("previous default (stage 7)",
+                                                                              Path("runs/s7/default.onnx"))
+    assert label_path("runs/x/model.int8.onnx") == ("model.int8", Path("runs/x/model.int8.onnx"))
