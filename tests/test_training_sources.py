@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from edgeseg.train.augment import AugmentConfig, Augmenter, edge_band, spatial_sample  # noqa: E402
+from edgeseg.train.augment import (AugmentConfig, Augmenter, edge_band, recolour_background,  # noqa: E402
+                                   spatial_sample)
 from edgeseg.train.bystanders import bystander_boxes  # noqa: E402
 from edgeseg.train.data import Pair, ignore_map, person_bbox  # noqa: E402
 from edgeseg.train.losses import bce_dice_loss  # noqa: E402
@@ -113,6 +115,35 @@ def test_configs_without_empty_samples_never_draw_one():
     aug = Augmenter([_pair()], [], [], AugmentConfig(**NO_PHOTOMETRIC))
     rng = np.random.default_rng(0)
     assert all(aug.sample((96, 160), rng)[1].any() for _ in range(20))
+
+
+def test_a_recoloured_background_changes_hue_and_leaves_the_person_as_it_was():
+    rng = np.random.default_rng(3)
+    hsv = np.dstack([rng.integers(0, 180, (64, 64)), rng.integers(120, 255, (64, 64)),
+                     rng.integers(80, 255, (64, 64))]).astype(np.uint8)
+    img = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    mask = np.zeros((64, 64), np.float32)
+    mask[16:48, 20:40] = 1.0
+    out = recolour_background(img, mask, rng)
+    person = mask > 0.5
+    assert np.array_equal(out[person], img[person])
+    hue_in = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)[..., 0].astype(int)
+    hue_out = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)[..., 0].astype(int)
+    turned = np.minimum((hue_out - hue_in) % 180, (hue_in - hue_out) % 180)[~person]
+    assert np.median(turned) >= 9                       # at least 18° of hue (OpenCV hue is degrees / 2)
+
+
+def test_background_recolouring_is_off_unless_asked_and_keeps_older_configs_samples():
+    pair = _pair()
+    pair.image[pair.mask == 0] = (40, 90, 200)          # a red-orange wall
+    plain = Augmenter([pair], [], [], AugmentConfig(**NO_PHOTOMETRIC))
+    again = Augmenter([pair], [], [], AugmentConfig(p_background_hue=0.0, **NO_PHOTOMETRIC))
+    recoloured = Augmenter([pair], [], [], AugmentConfig(p_background_hue=1.0, **NO_PHOTOMETRIC))
+    a, b, c = (aug.sample((96, 160), np.random.default_rng(5)) for aug in (plain, again, recoloured))
+    assert np.array_equal(a[0], b[0])
+    person = a[1] > 0.5
+    assert np.array_equal(c[1], a[1]) and np.array_equal(c[0][person], a[0][person])
+    assert not np.array_equal(c[0][~person], a[0][~person])
 
 
 @pytest.mark.slow

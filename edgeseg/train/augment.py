@@ -32,6 +32,8 @@ class AugmentConfig:
     small_person_max: int = 1       # paste 1 to this many people into a street-scene sample
     coarse_band: int = 5            # px (at the canvas) around coarse mask edges that carry no label
     p_empty: float = 0.0            # a dark frame without a person: covered lens, dark room
+    p_background_hue: float = 0.0   # rotate the background's hue (the person keeps theirs): red walls, pink
+                                    # graffiti and skin-coloured things are background too
 
 
 def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
@@ -202,6 +204,20 @@ def small_person_sample(pairs: list[Pair], backgrounds: list[np.ndarray], out_hw
     return img, mask
 
 
+def recolour_background(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The image with the hue of its background (mask < 0.5) rotated by 20-340° and its saturation
+    scaled by 0.8-1.6; person pixels are unchanged."""
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+    hue = hsv[..., 0].astype(np.int16) + int(rng.integers(10, 171))
+    hsv[..., 0] = (hue % 180).astype(np.uint8)
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.8, 1.6), 0, 255).astype(np.uint8)
+    shifted = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    background = mask < 0.5
+    out = img.copy()
+    out[background] = shifted[background]
+    return out
+
+
 def photometric(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
     """Lighting, white balance, saturation, low light, noise, blur and JPEG artefacts."""
     if rng.random() < cfg.p_photometric:
@@ -275,4 +291,7 @@ class Augmenter:
             valid = np.ones(out_hw, np.float32)
         else:
             img, mask, valid = spatial_sample(self._pair(rng), out_hw, self.cfg, rng, self.backgrounds)
+        # drawn only when enabled (as p_empty)
+        if self.cfg.p_background_hue > 0 and rng.random() < self.cfg.p_background_hue:
+            img = recolour_background(img, mask, rng)
         return photometric(img, self.cfg, rng), mask, valid

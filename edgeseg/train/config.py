@@ -43,6 +43,7 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     dice_weight: float = 1.0
     boundary_weight: float = 0.0      # extra BCE weight within a few px of the mask edge
+    lovasz_weight: float = 0.0        # weight of a Lovász hinge term (a surrogate of 1 - IoU; losses.py)
     init: str | None = None           # start from this checkpoint's weights (a fine-tuning stage)
     ema_decay: float = 0.0            # > 0: validate and save an exponential moving average of the weights
     freeze_bn_stats: bool = False     # BatchNorm keeps its running statistics while training (fine-tuning)

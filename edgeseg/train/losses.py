@@ -1,4 +1,4 @@
-"""BCE + soft Dice, computed on logits."""
+"""BCE + soft Dice (+ an optional Lovász hinge), computed on logits."""
 from __future__ import annotations
 
 import torch
@@ -27,8 +27,34 @@ def boundary_band(target: torch.Tensor, width: int = 5) -> torch.Tensor:
     return (dilated - eroded).clamp(0, 1)
 
 
+def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """The Lovász hinge (Berman et al., CVPR 2018): a convex surrogate of 1 − person IoU, per image.
+
+    Each image's hinge errors 1 − logit·sign are sorted; the error at each rank is weighted by how much
+    the IoU loss grows when that pixel joins the mistakes. Pixels where `valid` is 0 take no part; an
+    image without a person is left to the BCE term (its IoU is undefined), as in `dice_loss`.
+    """
+    losses = []
+    for i in range(logits.shape[0]):
+        lg, gt = logits[i].flatten(), (target[i].flatten() > 0.5).to(logits.dtype)
+        if valid is not None:
+            keep = valid[i].flatten() > 0.5
+            lg, gt = lg[keep], gt[keep]
+        if gt.sum() < 0.5:
+            continue
+        errors = 1.0 - lg * (2.0 * gt - 1.0)
+        errors, order = torch.sort(errors, descending=True)
+        gt = gt[order]
+        mass = gt.sum()
+        jaccard = 1.0 - (mass - gt.cumsum(0)) / (mass + (1.0 - gt).cumsum(0))
+        grad = torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
+        losses.append(torch.dot(F.relu(errors), grad))
+    return torch.stack(losses).mean() if losses else logits.sum() * 0.0
+
+
 def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1.0,
-                  boundary_weight: float = 0.0, valid: torch.Tensor | None = None) -> torch.Tensor:
+                  boundary_weight: float = 0.0, valid: torch.Tensor | None = None,
+                  lovasz_weight: float = 0.0) -> torch.Tensor:
     """BCE (optionally weighted 1 + boundary_weight near edges) + dice_weight · soft Dice.
 
     valid: 1 where a pixel has a label, 0 where it has none (it then adds nothing to either term).
@@ -39,4 +65,5 @@ def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float
     if valid is not None:
         weight = valid if weight is None else weight * valid
     bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
-    return bce + dice_weight * dice_loss(logits, target, valid=valid)
+    loss = bce + dice_weight * dice_loss(logits, target, valid=valid)
+    return loss + lovasz_weight * lovasz_hinge(logits, target, valid) if lovasz_weight else loss
