@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from edgeseg.train.augment import (AugmentConfig, Augmenter, edge_band, recolour_background,  # noqa: E402
-                                   spatial_sample)
+from edgeseg.train.augment import (AugmentConfig, Augmenter, edge_band, object_crop,  # noqa: E402
+                                   recolour_background, spatial_sample)
 from edgeseg.train.bystanders import bystander_boxes  # noqa: E402
 from edgeseg.train.data import Pair, ignore_map, person_bbox  # noqa: E402
 from edgeseg.train.losses import bce_dice_loss  # noqa: E402
@@ -115,6 +115,45 @@ def test_configs_without_empty_samples_never_draw_one():
     aug = Augmenter([_pair()], [], [], AugmentConfig(**NO_PHOTOMETRIC))
     rng = np.random.default_rng(0)
     assert all(aug.sample((96, 160), rng)[1].any() for _ in range(20))
+
+
+def _scene_with_a_person(name: str = "coco/scene") -> Pair:
+    rng = np.random.default_rng(7)
+    grey = rng.integers(0, 255, (300, 400), dtype=np.uint8)       # textured grey: not a flat wall
+    image = cv2.merge([grey, grey, grey])
+    mask = np.zeros((300, 400), np.uint8)
+    mask[40:280, 20:120] = 255                                      # a red person on the left
+    image[mask > 0] = (0, 0, 255)
+    return Pair(name, image, mask, person_bbox(mask), None, True)
+
+
+def test_an_object_crop_stays_clear_of_every_labelled_person():
+    pair = _scene_with_a_person()
+    rng = np.random.default_rng(0)
+    crops = [object_crop(pair, (96, 160), rng) for _ in range(20)]
+    found = [c for c in crops if c is not None]
+    assert found and all(c.shape == (96, 160, 3) for c in found)
+    for c in found:                                 # grey only: no pixel of the red person, even blended in
+        assert int(np.abs(c[..., 2].astype(int) - c[..., 0]).max()) == 0
+
+
+def test_no_object_crop_from_a_photo_the_person_fills_or_a_flat_one():
+    full = np.full((300, 400), 255, np.uint8)
+    filled = Pair("coco/filled", np.zeros((300, 400, 3), np.uint8) + 90, full, person_bbox(full), None, True)
+    assert object_crop(filled, (96, 160), np.random.default_rng(0)) is None
+    flat = _scene_with_a_person()
+    flat.image[:] = 128
+    assert object_crop(flat, (96, 160), np.random.default_rng(0)) is None
+
+
+def test_object_crops_are_labelled_background_and_come_only_from_sources_that_label_everyone():
+    scene = _scene_with_a_person()
+    aug = Augmenter([scene], [], [], AugmentConfig(p_object_crop=1.0, **NO_PHOTOMETRIC))
+    rng = np.random.default_rng(2)
+    samples = [aug.sample((96, 160), rng) for _ in range(10)]
+    assert sum(not m.any() for _, m, _ in samples) >= 5 and all(v.all() for _, _, v in samples)
+    ccp_only = Augmenter([_pair()], [], [], AugmentConfig(p_object_crop=1.0, **NO_PHOTOMETRIC))
+    assert all(ccp_only.sample((96, 160), rng)[1].any() for _ in range(10))
 
 
 def test_a_recoloured_background_changes_hue_and_leaves_the_person_as_it_was():

@@ -32,6 +32,8 @@ class AugmentConfig:
     small_person_max: int = 1       # paste 1 to this many people into a street-scene sample
     coarse_band: int = 5            # px (at the canvas) around coarse mask edges that carry no label
     p_empty: float = 0.0            # a dark frame without a person: covered lens, dark room
+    p_object_crop: float = 0.0      # a crop of a photo that holds no person (things, food, animals, signs)
+    object_crop_sources: tuple[str, ...] = ("coco",)   # sources that label every person (crops are really empty)
     p_background_hue: float = 0.0   # rotate the background's hue (the person keeps theirs): red walls, pink
                                     # graffiti and skin-coloured things are background too
 
@@ -159,6 +161,45 @@ def empty_sample(backgrounds: list[np.ndarray], out_hw: tuple[int, int],
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+FLAT_STD = 20.0     # object crops with less grey-level spread than this are flat (a wall, the sky): not used
+
+
+def object_crop(pair: Pair, out_hw: tuple[int, int], rng: np.random.Generator, tries: int = 24
+                ) -> np.ndarray | None:
+    """A crop of the photo, at the canvas's aspect ratio and 30-90 % of the largest that fits, that holds no
+    person pixel (nor one near it, nor an unlabelled one), resized to out_hw and maybe mirrored; None when none was found.
+
+    What a person-only training set never shows: the photo's main subject is a cup, a dog or a bus, and
+    it is background. Only sources that label every person (coco) make such a crop truly empty. Flat crops
+    are skipped (as in empty_sample: a plain wall labelled background also teaches that a plain shirt is).
+    """
+    oh, ow = out_hw
+    h, w = pair.mask.shape
+    busy = (pair.mask > 0).astype(np.uint8)
+    if pair.ignore is not None:
+        busy |= (pair.ignore > 0).astype(np.uint8)
+    if not busy.any():
+        return None
+    # kept clear of the labelled people by 4 % of the photo: polygon masks miss fingers and hair
+    margin = max(3, round(0.04 * max(h, w))) | 1
+    busy = cv2.dilate(busy, np.ones((margin, margin), np.uint8))
+    integral = cv2.integral(busy)
+    full = min(h, w * oh / ow)
+    for _ in range(tries):
+        ch = full * rng.uniform(0.3, 0.9)
+        cw = ch * ow / oh
+        if ch < 16 or cw < 16:
+            return None
+        y0, x0 = int(rng.uniform(0, h - ch + 1)), int(rng.uniform(0, w - cw + 1))
+        y1, x1 = min(h, y0 + int(round(ch))), min(w, x0 + int(round(cw)))
+        if integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0] == 0:
+            crop = cv2.resize(pair.image[y0:y1, x0:x1], (ow, oh), interpolation=cv2.INTER_AREA)
+            if cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).std() < FLAT_STD:
+                continue                                # a bare wall or sky: see empty_sample
+            return crop[:, ::-1].copy() if rng.random() < 0.5 else crop
+    return None
+
+
 def is_whole_person(pair: Pair) -> bool:
     """The person ends inside the photo (feet in view), so it can be pasted whole into another scene."""
     return pair.bbox[3] < pair.mask.shape[0] - 1      # a mask without a person has the whole photo as its box
@@ -263,6 +304,7 @@ class Augmenter:
         self.pairs, self.backgrounds, self.cutouts = pairs, backgrounds, cutouts
         self.cfg = cfg or AugmentConfig()
         self.whole_people = [p for p in pairs if is_whole_person(p) and not p.coarse and p.ignore is None]
+        self.object_pairs = [p for p in pairs if p.source in self.cfg.object_crop_sources]
         self.by_source: list[list[Pair]] = []
         self.source_p = None
         if source_weights:
@@ -282,6 +324,10 @@ class Augmenter:
         if self.cfg.p_empty > 0 and rng.random() < self.cfg.p_empty:
             img = empty_sample(self.backgrounds, out_hw, rng)
             return photometric(img, self.cfg, rng), np.zeros(out_hw, np.float32), np.ones(out_hw, np.float32)
+        if self.cfg.p_object_crop > 0 and self.object_pairs and rng.random() < self.cfg.p_object_crop:
+            img = object_crop(self.object_pairs[rng.integers(len(self.object_pairs))], out_hw, rng)
+            if img is not None:
+                return photometric(img, self.cfg, rng), np.zeros(out_hw, np.float32), np.ones(out_hw, np.float32)
         if (self.cfg.p_small_person > 0 and self.whole_people and self.backgrounds
                 and rng.random() < self.cfg.p_small_person):
             img, mask = small_person_sample(self.whole_people, self.backgrounds, out_hw, self.cfg, rng)
