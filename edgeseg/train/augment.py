@@ -167,7 +167,8 @@ FLAT_STD = 20.0     # object crops with less grey-level spread than this are fla
 def object_crop(pair: Pair, out_hw: tuple[int, int], rng: np.random.Generator, tries: int = 24
                 ) -> np.ndarray | None:
     """A crop of the photo, at the canvas's aspect ratio and 30-90 % of the largest that fits, that holds no
-    person pixel (nor one near it, nor an unlabelled one), resized to out_hw and maybe mirrored; None when none was found.
+    person pixel (nor one near it, nor an unlabelled one), resized to out_hw and maybe mirrored; None when
+    none was found.
 
     What a person-only training set never shows: the photo's main subject is a cup, a dog or a bus, and
     it is background. Only sources that label every person (coco) make such a crop truly empty. Flat crops
@@ -319,15 +320,19 @@ class Augmenter:
         group = self.by_source[rng.choice(len(self.by_source), p=self.source_p)]
         return group[rng.integers(len(group))]
 
+    def _nobody(self, img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A sample without a person: every pixel labelled background."""
+        hw = img.shape[:2]
+        return photometric(img, self.cfg, rng), np.zeros(hw, np.float32), np.ones(hw, np.float32)
+
     def sample(self, out_hw: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # drawn only when enabled, so configs without it keep their random sequence (and results)
         if self.cfg.p_empty > 0 and rng.random() < self.cfg.p_empty:
-            img = empty_sample(self.backgrounds, out_hw, rng)
-            return photometric(img, self.cfg, rng), np.zeros(out_hw, np.float32), np.ones(out_hw, np.float32)
+            return self._nobody(empty_sample(self.backgrounds, out_hw, rng), rng)
         if self.cfg.p_object_crop > 0 and self.object_pairs and rng.random() < self.cfg.p_object_crop:
             img = object_crop(self.object_pairs[rng.integers(len(self.object_pairs))], out_hw, rng)
             if img is not None:
-                return photometric(img, self.cfg, rng), np.zeros(out_hw, np.float32), np.ones(out_hw, np.float32)
+                return self._nobody(img, rng)
         if (self.cfg.p_small_person > 0 and self.whole_people and self.backgrounds
                 and rng.random() < self.cfg.p_small_person):
             img, mask = small_person_sample(self.whole_people, self.backgrounds, out_hw, self.cfg, rng)
