@@ -10,7 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from edgeseg.train.augment import (AugmentConfig, Augmenter, edge_band, object_crop,  # noqa: E402
-                                   recolour_background, spatial_sample)
+                                   group_sample, paste_distractors, random_blob, recolour_background,
+                                   spatial_sample)
 from edgeseg.train.bystanders import bystander_boxes  # noqa: E402
 from edgeseg.train.data import Pair, ignore_map, person_bbox  # noqa: E402
 from edgeseg.train.losses import bce_dice_loss  # noqa: E402
@@ -183,6 +184,105 @@ def test_background_recolouring_is_off_unless_asked_and_keeps_older_configs_samp
     person = a[1] > 0.5
     assert np.array_equal(c[1], a[1]) and np.array_equal(c[0][person], a[0][person])
     assert not np.array_equal(c[0][~person], a[0][~person])
+
+
+def _whole_person(shade: int) -> Pair:
+    image = np.full((300, 200, 3), 220, np.uint8)
+    mask = np.zeros((300, 200), np.uint8)
+    mask[40:290, 70:130] = 255
+    image[mask > 0] = shade
+    return Pair(f"ccp/{shade}", image, mask, person_bbox(mask), None, False)
+
+
+def test_a_group_sample_shows_several_people_and_labels_every_one_as_person():
+    cfg = AugmentConfig(group_max=4)
+    people = [_whole_person(shade) for shade in (30, 60, 90, 120)]        # grey people, one shade each
+    backgrounds = [np.full((200, 300, 3), (0, 160, 0), np.uint8)]       # on a green field
+    for seed in range(6):
+        img, mask = group_sample(people, backgrounds, (96, 160), cfg, np.random.default_rng(seed))
+        assert img.shape == (96, 160, 3) and mask.shape == (96, 160)
+        b, g, r = (img[..., i].astype(int) for i in range(3))
+        grey = (np.abs(b - g) < 3) & (np.abs(r - g) < 3)                 # person pixels (edges are mixed)
+        assert grey.any() and (mask[grey] > 0.5).all()                   # every person pixel is person
+        assert (mask[(g > 150) & (b < 10)] < 0.5).all()                  # the field is background
+        shades = {int(v) for v in np.unique(g[grey]) if int(v) in (30, 60, 90, 120)}
+        assert len(shades) >= 2                                          # a group, not one person
+
+
+def test_group_samples_are_off_unless_asked_and_keep_older_configs_samples():
+    pair, bg = _pair(), np.full((200, 300, 3), (0, 160, 0), np.uint8)
+    plain = Augmenter([pair], [bg], [], AugmentConfig(**NO_PHOTOMETRIC))
+    off = Augmenter([pair], [bg], [], AugmentConfig(p_group=0.0, **NO_PHOTOMETRIC))
+    a, b = (aug.sample((96, 160), np.random.default_rng(7)) for aug in (plain, off))
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    people = [_whole_person(30), _whole_person(90)]
+    on = Augmenter(people, [bg], [], AugmentConfig(p_group=1.0, p_background_hue=0, **NO_PHOTOMETRIC))
+    img, mask, valid = on.sample((96, 160), np.random.default_rng(7))
+    assert valid.all() and (mask > 0.5).any()
+
+
+def _tilt(mask: np.ndarray) -> float:
+    """Degrees between the mask's long axis and the vertical."""
+    m = cv2.moments((mask > 0.5).astype(np.uint8), binaryImage=True)
+    theta = 0.5 * np.degrees(np.arctan2(2 * m["mu11"], m["mu20"] - m["mu02"]))   # long axis, from the x axis
+    return abs(abs(theta) - 90)
+
+
+def test_large_rotations_tilt_people_far_and_only_when_asked():
+    pair = _pair()
+    cfg = dict(p_replace_background=0, p_upper_body=0, p_full_body=1.0, p_flip=0, p_constant_border=1.0,
+               **NO_PHOTOMETRIC)
+    upright = Augmenter([pair], [], [], AugmentConfig(**cfg))
+    tilted = Augmenter([pair], [], [], AugmentConfig(p_large_rotation=1.0, large_rotation=90, **cfg))
+    rng_a, rng_b = np.random.default_rng(2), np.random.default_rng(2)
+    a = [_tilt(upright.sample((96, 160), rng_a)[1]) for _ in range(12)]
+    b = [_tilt(tilted.sample((96, 160), rng_b)[1]) for _ in range(12)]
+    assert max(a) <= 14                                 # max_rotation 12, plus the mask's pixel steps
+    assert max(b) >= 30
+
+
+def test_a_blob_is_one_smooth_region_around_its_centre():
+    blob = random_blob((120, 160), (80.0, 60.0), 30.0, np.random.default_rng(1))
+    assert blob.dtype == np.float32 and blob.min() >= 0 and blob.max() <= 1
+    assert blob[60, 80] == 1.0 and blob[:5].max() == 0 and blob[:, :20].max() == 0   # inside the radius only
+    count, _ = cv2.connectedComponents((blob >= 0.5).astype(np.uint8))
+    assert count == 2                                   # background + one blob
+
+
+def test_distractors_touch_the_person_from_behind_and_leave_the_label_and_the_person_alone():
+    rng = np.random.default_rng(4)
+    img = np.full((96, 160, 3), 200, np.uint8)
+    mask = np.zeros((96, 160), np.float32)
+    mask[20:96, 60:100] = 1.0
+    img[mask > 0] = (10, 20, 30)
+    texture = np.full((96, 160, 3), (0, 0, 255), np.uint8)            # a red thing
+    label = mask.copy()
+    out = paste_distractors(img, mask, [texture], 2, rng)
+    assert np.array_equal(mask, label)
+    inner = cv2.erode((mask > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.array_equal(out[inner], img[inner])                     # the person stays in front
+    changed = np.any(out != img, axis=2) & (mask == 0)
+    assert changed.any()
+    ring = cv2.dilate((mask > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert (changed & ring).any()                                     # it touches the person
+
+
+def test_no_distractor_without_a_person_and_none_unless_asked():
+    img = np.full((64, 64, 3), 90, np.uint8)
+    texture = np.zeros((64, 64, 3), np.uint8)
+    empty = np.zeros((64, 64), np.float32)
+    assert np.array_equal(paste_distractors(img, empty, [texture], 2, np.random.default_rng(0)), img)
+    pair, bg = _pair(), np.full((200, 300, 3), (0, 0, 255), np.uint8)
+    plain = Augmenter([pair], [bg], [], AugmentConfig(p_cutout=0, **NO_PHOTOMETRIC))
+    off = Augmenter([pair], [bg], [], AugmentConfig(p_cutout=0, p_distractor=0.0, **NO_PHOTOMETRIC))
+    on = Augmenter([pair], [bg], [], AugmentConfig(p_cutout=0, p_replace_background=0, p_distractor=1.0,
+                                                   **NO_PHOTOMETRIC))
+    a, b = (aug.sample((96, 160), np.random.default_rng(5)) for aug in (plain, off))
+    assert np.array_equal(a[0], b[0])
+    c = on.sample((96, 160), np.random.default_rng(5))
+    person = c[1] > 0.5
+    saturated = (cv2.cvtColor(c[0], cv2.COLOR_BGR2HSV)[..., 1] > 100) & ~person
+    assert saturated.any()                    # a red blob (maybe hue-turned) on the grey wall behind the person
 
 
 @pytest.mark.slow

@@ -21,6 +21,8 @@ class AugmentConfig:
     p_cutout: float = 0.15          # a sample made of a cut-out on a background
     p_flip: float = 0.5
     max_rotation: float = 12.0
+    p_large_rotation: float = 0.0   # rotate by up to ±large_rotation instead: a dancer's legs in the air,
+    large_rotation: float = 90.0    # a cartwheel, someone lying on the grass (photo and cut-out samples)
     p_constant_border: float = 0.5  # black border (as letterboxing gives) instead of reflection
     p_photometric: float = 0.9
     p_low_light: float = 0.15
@@ -36,6 +38,11 @@ class AugmentConfig:
     object_crop_sources: tuple[str, ...] = ("coco",)   # sources that label every person (crops are really empty)
     p_background_hue: float = 0.0   # rotate the background's hue (the person keeps theirs): red walls, pink
                                     # graffiti and skin-coloured things are background too
+    p_group: float = 0.0            # 2 to group_max whole people pasted large, side by side and overlapping,
+    group_max: int = 4              # into a scene: a one-person training set teaches that the others are background
+    p_distractor: float = 0.0       # paste 1 to distractor_max blobs of another photo's texture behind the
+                                    # person, touching them: a red tent pole or a desk beside someone is background
+    distractor_max: int = 2
 
 
 def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
@@ -48,6 +55,13 @@ def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle:
         m[0] = -m[0]
         m[0, 2] += ow
     return m
+
+
+def _angle(cfg: AugmentConfig, rng: np.random.Generator) -> float:
+    """A rotation in degrees: up to ±max_rotation, or with p_large_rotation up to ±large_rotation."""
+    if cfg.p_large_rotation > 0 and rng.random() < cfg.p_large_rotation:   # drawn only when enabled
+        return rng.uniform(-cfg.large_rotation, cfg.large_rotation)
+    return rng.uniform(-cfg.max_rotation, cfg.max_rotation)
 
 
 def _random_crop_box(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rng: np.random.Generator
@@ -106,7 +120,7 @@ def spatial_sample(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rng:
     bystanders are gone and the composite's edge is the mask's edge.
     """
     cx, cy, crop_h = _random_crop_box(pair, out_hw, cfg, rng)
-    m = _affine(cx, cy, crop_h, out_hw, rng.uniform(-cfg.max_rotation, cfg.max_rotation), rng.random() < cfg.p_flip)
+    m = _affine(cx, cy, crop_h, out_hw, _angle(cfg, rng), rng.random() < cfg.p_flip)
     size = (out_hw[1], out_hw[0])
     border = cv2.BORDER_CONSTANT if rng.random() < cfg.p_constant_border else cv2.BORDER_REFLECT_101
     img = cv2.warpAffine(pair.image, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
@@ -131,7 +145,7 @@ def cutout_sample(cutouts: list[np.ndarray], backgrounds: list[np.ndarray], out_
     rgba = cutouts[rng.integers(len(cutouts))]
     ch, cw = rgba.shape[:2]
     s = oh * rng.uniform(0.6, 2.6) / ch          # >1.2: only the upper body fits
-    angle = rng.uniform(-cfg.max_rotation, cfg.max_rotation)
+    angle = _angle(cfg, rng)
     m = cv2.getRotationMatrix2D((cw / 2, 0), angle, s)
     m[0, 2] += rng.uniform(0.15, 0.85) * ow - cw / 2
     m[1, 2] += rng.uniform(-0.05, 0.35) * oh
@@ -246,18 +260,91 @@ def small_person_sample(pairs: list[Pair], backgrounds: list[np.ndarray], out_hw
     return img, mask
 
 
-def recolour_background(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The image with the hue of its background (mask < 0.5) rotated by 20-340° and its saturation
-    scaled by 0.8-1.6; person pixels are unchanged."""
+def group_sample(pairs: list[Pair], backgrounds: list[np.ndarray], out_hw: tuple[int, int],
+                 cfg: AugmentConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """2 to group_max whole people in a people-free scene, side by side and overlapping, at 0.5-2 × the
+    canvas height: the far ones first and smaller, the near ones over them, larger and lower (their heads stay
+    near the top), so that the frame's bottom edge cuts them as it cuts a group photo or a table of people.
+    Every one is person.
+
+    What the dev scenes show: of three women side by side, or of the people at a bar, one is found.
+    """
+    img = _random_background(backgrounds, out_hw, rng)
+    mask = np.zeros(out_hw, np.float32)
+    n = int(rng.integers(2, max(2, cfg.group_max) + 1))
+    slots = (np.arange(n) + rng.uniform(0.2, 0.8, n)) / n      # one slot across the width each, jittered
+    heights = np.sort(rng.uniform(0.5, 2.0, n))               # far (small) first: the near ones cover them
+    for x, height in zip(rng.permutation(slots), heights):
+        pair = pairs[rng.integers(len(pairs))]
+        bottom = rng.uniform(0.85, 1.0) + 0.8 * (height - 0.5)    # the nearer, the lower the feet
+        img, person = paste_person(pair, img, float(height), float(x), bottom,
+                                   rng.uniform(-cfg.max_rotation, cfg.max_rotation) / 2, rng.random() < cfg.p_flip)
+        np.maximum(mask, person, out=mask)
+    return img, mask
+
+
+def turn_hue(img: np.ndarray, rng: np.random.Generator, saturation: tuple[float, float]) -> np.ndarray:
+    """The image with its hue rotated by 20-340° and its saturation scaled by a factor in `saturation`."""
     hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
     hue = hsv[..., 0].astype(np.int16) + int(rng.integers(10, 171))
     hsv[..., 0] = (hue % 180).astype(np.uint8)
-    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.8, 1.6), 0, 255).astype(np.uint8)
-    shifted = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(*saturation), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+
+
+def recolour_background(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The image with the hue of its background (mask < 0.5) rotated by 20-340° and its saturation
+    scaled by 0.8-1.6; person pixels are unchanged."""
+    shifted = turn_hue(img, rng, (0.8, 1.6))
     background = mask < 0.5
     out = img.copy()
     out[background] = shifted[background]
     return out
+
+
+def random_blob(hw: tuple[int, int], centre: tuple[float, float], radius: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """A float32 H×W alpha in [0, 1]: an irregular, smooth-edged blob (a star polygon of 5-10 vertices at
+    0.45-1.0 × radius, rounded by a blur) centred at (x, y), anti-aliased at its edge."""
+    n = int(rng.integers(5, 11))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = radius * rng.uniform(0.45, 1.0, n)
+    pts = np.stack([centre[0] + radii * np.cos(angles), centre[1] + radii * np.sin(angles)], 1)
+    blob = np.zeros(hw, np.float32)
+    cv2.fillPoly(blob, [np.round(pts * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=2)
+    sigma = max(0.5, 0.15 * radius)
+    blob = cv2.GaussianBlur(blob, (0, 0), sigma)
+    return cv2.GaussianBlur((blob >= 0.5).astype(np.float32), (3, 3), 0)
+
+
+def paste_distractors(img: np.ndarray, mask: np.ndarray, textures: list[np.ndarray], count: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """The image with `count` blobs of texture (each a random one of `textures`, canvas-sized BGR, maybe
+    hue-rotated) pasted into the background touching the person, who stays in front; the mask (the
+    label) is unchanged, so the blobs are background. The image unchanged when nobody is in it.
+
+    What the dev sets' worst images show: a red tent pole, a roof or a desk that touches the person
+    becomes person. Blobs, not rectangles, so that a straight edge does not give the paste away.
+    """
+    person = (mask >= 0.5).astype(np.uint8)
+    if not person.any() or person.all() or not textures:
+        return img
+    h, w = mask.shape
+    gap = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3)     # background pixels: distance to the person
+    out = img.astype(np.float32)
+    behind = 1.0 - cv2.GaussianBlur(mask.astype(np.float32), (3, 3), 0)
+    for _ in range(count):
+        radius = min(h, w) * rng.uniform(0.08, 0.35)
+        near = np.flatnonzero((gap > 0.1 * radius) & (gap < 0.6 * radius))
+        if near.size == 0:
+            continue
+        y, x = divmod(int(near[rng.integers(near.size)]), w)
+        texture = textures[rng.integers(len(textures))]
+        if rng.random() < 0.5:
+            texture = turn_hue(texture, rng, (1.0, 2.0))
+        a = (random_blob((h, w), (x, y), radius, rng) * behind)[:, :, None]
+        out = texture.astype(np.float32) * a + out * (1 - a)
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def photometric(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
@@ -320,6 +407,17 @@ class Augmenter:
         group = self.by_source[rng.choice(len(self.by_source), p=self.source_p)]
         return group[rng.integers(len(group))]
 
+    def _textures(self, out_hw: tuple[int, int], n: int, rng: np.random.Generator) -> list[np.ndarray]:
+        """n canvas-sized textures for distractors: people-free scenes, and person-free crops of photos
+        (object_crop: things, food, animals) where a source labels every person."""
+        out = []
+        for _ in range(n):
+            crop = None
+            if self.object_pairs and rng.random() < 0.5:
+                crop = object_crop(self.object_pairs[rng.integers(len(self.object_pairs))], out_hw, rng)
+            out.append(crop if crop is not None else _random_background(self.backgrounds, out_hw, rng))
+        return out
+
     def _nobody(self, img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A sample without a person: every pixel labelled background."""
         hw = img.shape[:2]
@@ -333,7 +431,11 @@ class Augmenter:
             img = object_crop(self.object_pairs[rng.integers(len(self.object_pairs))], out_hw, rng)
             if img is not None:
                 return self._nobody(img, rng)
-        if (self.cfg.p_small_person > 0 and self.whole_people and self.backgrounds
+        if (self.cfg.p_group > 0 and self.whole_people and self.backgrounds
+                and rng.random() < self.cfg.p_group):          # drawn only when enabled (as p_empty)
+            img, mask = group_sample(self.whole_people, self.backgrounds, out_hw, self.cfg, rng)
+            valid = np.ones(out_hw, np.float32)
+        elif (self.cfg.p_small_person > 0 and self.whole_people and self.backgrounds
                 and rng.random() < self.cfg.p_small_person):
             img, mask = small_person_sample(self.whole_people, self.backgrounds, out_hw, self.cfg, rng)
             valid = np.ones(out_hw, np.float32)
@@ -343,6 +445,9 @@ class Augmenter:
         else:
             img, mask, valid = spatial_sample(self._pair(rng), out_hw, self.cfg, rng, self.backgrounds)
         # drawn only when enabled (as p_empty)
+        if self.cfg.p_distractor > 0 and self.backgrounds and rng.random() < self.cfg.p_distractor:
+            img = paste_distractors(img, mask, self._textures(out_hw, 2, rng),
+                                    int(rng.integers(1, self.cfg.distractor_max + 1)), rng)
         if self.cfg.p_background_hue > 0 and rng.random() < self.cfg.p_background_hue:
             img = recolour_background(img, mask, rng)
         return photometric(img, self.cfg, rng), mask, valid
