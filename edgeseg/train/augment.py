@@ -331,7 +331,6 @@ def paste_distractors(img: np.ndarray, mask: np.ndarray, textures: list[np.ndarr
         return img
     h, w = mask.shape
     gap = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3)     # background pixels: distance to the person
-    out = img.astype(np.float32)
     behind = 1.0 - cv2.GaussianBlur(mask.astype(np.float32), (3, 3), 0)
     for _ in range(count):
         radius = min(h, w) * rng.uniform(0.08, 0.35)
@@ -342,9 +341,8 @@ def paste_distractors(img: np.ndarray, mask: np.ndarray, textures: list[np.ndarr
         texture = textures[rng.integers(len(textures))]
         if rng.random() < 0.5:
             texture = turn_hue(texture, rng, (1.0, 2.0))
-        a = (random_blob((h, w), (x, y), radius, rng) * behind)[:, :, None]
-        out = texture.astype(np.float32) * a + out * (1 - a)
-    return np.clip(out, 0, 255).astype(np.uint8)
+        img = _blend(texture, img, random_blob((h, w), (x, y), radius, rng) * behind)
+    return img
 
 
 def photometric(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
@@ -446,8 +444,8 @@ class Augmenter:
             img, mask, valid = spatial_sample(self._pair(rng), out_hw, self.cfg, rng, self.backgrounds)
         # drawn only when enabled (as p_empty)
         if self.cfg.p_distractor > 0 and self.backgrounds and rng.random() < self.cfg.p_distractor:
-            img = paste_distractors(img, mask, self._textures(out_hw, 2, rng),
-                                    int(rng.integers(1, self.cfg.distractor_max + 1)), rng)
+            count = int(rng.integers(1, self.cfg.distractor_max + 1))
+            img = paste_distractors(img, mask, self._textures(out_hw, count, rng), count, rng)
         if self.cfg.p_background_hue > 0 and rng.random() < self.cfg.p_background_hue:
             img = recolour_background(img, mask, rng)
         return photometric(img, self.cfg, rng), mask, valid
