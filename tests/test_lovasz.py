@@ -59,3 +59,15 @@ def test_the_weight_adds_the_term_to_the_training_loss_and_its_gradient_lowers_i
         lovasz_hinge(logits, t).backward()
         opt.step()
     assert lovasz_hinge(logits, t).item() < 0.5 * start
+
+
+def test_a_wider_boundary_band_weights_errors_further_from_the_edge():
+    target = torch.zeros(1, 1, 32, 32)
+    target[:, :, 8:24, 8:24] = 1
+    logits = torch.where(target > 0.5, 4.0, -4.0)
+    logits[:, :, 8:24, 4:6] = 4.0                    # wrongly person 2-3 px outside the left edge
+    kw = dict(dice_weight=0.0, boundary_weight=3.0)
+    narrow = bce_dice_loss(logits, target, boundary_width=5, **kw)
+    wide = bce_dice_loss(logits, target, boundary_width=9, **kw)
+    assert torch.equal(bce_dice_loss(logits, target, **kw), narrow)      # 5 stays the default
+    assert wide > 2.5 * narrow                      # the band now reaches the error: weight 4 instead of 1

@@ -59,6 +59,12 @@ def test_data_weights_need_one_value_per_folder():
         config_from_dict({"data": ["a", "b"], "data_weights": [1.0]})
 
 
+@pytest.mark.parametrize("width", [0, 4])
+def test_the_boundary_band_width_must_be_odd_and_positive(width):
+    with pytest.raises(ConfigError, match="odd number"):
+        config_from_dict({"data": ["a"], "boundary_width": width})
+
+
 def test_coarse_edge_folders_must_be_data_folders():
     with pytest.raises(ConfigError, match="coarse_edges"):
         config_from_dict({"data": ["a"], "coarse_edges": ["b"]})

@@ -241,6 +241,26 @@ def test_large_rotations_tilt_people_far_and_only_when_asked():
     assert max(b) >= 30
 
 
+def _height_fraction(mask: np.ndarray) -> float:
+    rows = np.flatnonzero((mask > 0.5).any(axis=1))
+    return (rows[-1] - rows[0] + 1) / mask.shape[0]
+
+
+def test_a_wider_full_body_margin_shows_the_person_smaller_and_the_default_keeps_older_samples():
+    pair = _pair()
+    cfg = dict(p_replace_background=0, p_upper_body=0, p_full_body=1.0, p_constant_border=1.0, **NO_PHOTOMETRIC)
+    near = Augmenter([pair], [], [], AugmentConfig(**cfg))
+    same = Augmenter([pair], [], [], AugmentConfig(full_body_margin=(1.05, 1.6), **cfg))
+    far = Augmenter([pair], [], [], AugmentConfig(full_body_margin=(2.5, 3.0), **cfg))
+    rng_a, rng_b, rng_c = (np.random.default_rng(4) for _ in range(3))
+    a = [near.sample((96, 160), rng_a)[1] for _ in range(8)]
+    b = [same.sample((96, 160), rng_b)[1] for _ in range(8)]
+    c = [far.sample((96, 160), rng_c)[1] for _ in range(8)]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert min(_height_fraction(m) for m in a) > 0.6         # 1.05-1.6: the person fills 62-95 % of the height
+    assert max(_height_fraction(m) for m in c) < 0.42        # 2.5-3.0: 33-40 %, plus the rotation and pixel steps
+
+
 def test_a_blob_is_one_smooth_region_around_its_centre():
     blob = random_blob((120, 160), (80.0, 60.0), 30.0, np.random.default_rng(1))
     assert blob.dtype == np.float32 and blob.min() >= 0 and blob.max() <= 1

@@ -17,6 +17,8 @@ from .data import Pair
 class AugmentConfig:
     p_upper_body: float = 0.55      # head-and-shoulders / upper-body framing
     p_full_body: float = 0.25       # the whole person with a margin (else: random zoom)
+    full_body_margin: tuple[float, float] = (1.05, 1.6)   # crop height / person height in those: larger
+                                    # values show the person smaller, as a street scene or a video does
     p_replace_background: float = 0.4
     p_cutout: float = 0.15          # a sample made of a cut-out on a background
     p_flip: float = 0.5
@@ -78,7 +80,7 @@ def _random_crop_box(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rn
         cy = top + crop_h / 2
         cx = x0 + pw / 2 + rng.uniform(-0.25, 0.25) * crop_h * ow / oh
     elif r < cfg.p_upper_body + cfg.p_full_body:
-        crop_h = max(ph, pw * oh / ow) * rng.uniform(1.05, 1.6)
+        crop_h = max(ph, pw * oh / ow) * rng.uniform(*cfg.full_body_margin)
         cx = x0 + pw / 2 + rng.uniform(-0.2, 0.2) * crop_h * ow / oh
         cy = y0 + ph / 2 + rng.uniform(-0.1, 0.1) * crop_h
     else:

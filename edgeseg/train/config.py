@@ -43,6 +43,7 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     dice_weight: float = 1.0
     boundary_weight: float = 0.0      # extra BCE weight within a few px of the mask edge
+    boundary_width: int = 5           # px (odd, at the canvas) of that band: 5 is within 2 px of the edge
     lovasz_weight: float = 0.0        # weight of a Lovász hinge term (a surrogate of 1 - IoU; losses.py)
     init: str | None = None           # start from this checkpoint's weights (a fine-tuning stage)
     ema_decay: float = 0.0            # > 0: validate and save an exponential moving average of the weights
@@ -113,6 +114,9 @@ def config_from_dict(values: dict) -> TrainConfig:
         raise choices_error("device", cfg.device, DEVICES)
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise ConfigError(f"ema_decay {cfg.ema_decay} must be in [0, 1) (0 turns the weight average off; 0.998 is typical)")
+    if cfg.boundary_width < 1 or cfg.boundary_width % 2 == 0:
+        raise ConfigError(f"boundary_width {cfg.boundary_width} must be an odd number of px ≥ 1 (5 is within 2 px "
+                          "of the edge)")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.samples_per_epoch < cfg.batch_size:
         raise ConfigError("epochs and batch_size must be ≥ 1 and samples_per_epoch ≥ batch_size")
     return cfg

@@ -54,15 +54,15 @@ def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
 
 def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1.0,
                   boundary_weight: float = 0.0, valid: torch.Tensor | None = None,
-                  lovasz_weight: float = 0.0) -> torch.Tensor:
-    """BCE (optionally weighted 1 + boundary_weight near edges) + dice_weight · soft Dice
-    (+ lovasz_weight · `lovasz_hinge` when it is not 0).
+                  lovasz_weight: float = 0.0, boundary_width: int = 5) -> torch.Tensor:
+    """BCE (optionally weighted 1 + boundary_weight within the `boundary_band` of width
+    boundary_width px) + dice_weight · soft Dice (+ lovasz_weight · `lovasz_hinge` when it is not 0).
 
     valid: 1 where a pixel has a label, 0 where it has none (it then adds nothing to either term).
     The BCE is the weighted sum over all pixels divided by their count, so with every pixel valid
     it is the plain (weighted) mean.
     """
-    weight = 1.0 + boundary_weight * boundary_band(target) if boundary_weight else None
+    weight = 1.0 + boundary_weight * boundary_band(target, boundary_width) if boundary_weight else None
     if valid is not None:
         weight = valid if weight is None else weight * valid
     bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
