@@ -40,6 +40,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--std", default=",".join(f"{v:g}" for v in plain.std),
                    help="with --input-size: per-channel std after /255")
     g.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
+    g.add_argument("--no-zoom", action="store_true", help="still images: skip the second model call on the box "
+                                                          "around small people (README: zoom)")
 
 
 def add_video_args(p: argparse.ArgumentParser) -> None:
@@ -95,7 +97,8 @@ def segmenter_options(args):
             threads = profile["threads"] if threads is None else threads
             log.info("using the tuned profile %s (%s, %s, %d threads)", profile_path(), provider, precision, threads)
     return SegmenterOptions(model_path=args.model, precision=precision, provider=provider or "auto",
-                            threads=threads or 0, refine=not args.no_refine, meta=meta, input_size=canvas)
+                            threads=threads or 0, refine=not args.no_refine, meta=meta, input_size=canvas,
+                            zoom=not args.no_zoom)
 
 
 def build_pipeline(args, offline: bool = False):

@@ -1,0 +1,66 @@
+"""Zoom: a second model call on the box around the people, when they are small in the frame.
+
+The model sees the whole frame at 176×320; a person who fills a tenth of it gets a few thousand
+model pixels. When the first pass finds people whose bounding box covers less than `below` of the
+frame, the box (grown by `margin` of its size on each side) is cut from the full-resolution frame
+and segmented again at the same canvas area, and that mask replaces the first one inside the box.
+Measured on the dev sets (README, "Zoom"): dev/davis 0.672 → 0.730 person IoU, dev/scenes 0.498 →
+0.515, dev/portrait unchanged (its people fill the frame, so it never zooms).
+
+Pure functions of the mask; the Segmenter runs the second call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import ConfigError
+
+MIN_PERSON_FRACTION = 5e-4     # fewer person pixels than this (of the frame): nobody to zoom on
+MIN_BOX_PX = 16                # a box narrower or shorter than this (mask px) is noise
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle [x0, x1) × [y0, y1) in some image's pixels."""
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    def scaled(self, sx: float, sy: float, w: int, h: int) -> "Box":
+        """The same rectangle in an image `sx`, `sy` times as large (w × h), clipped to it."""
+        return Box(max(0, int(self.x0 * sx)), max(0, int(self.y0 * sy)),
+                   min(w, int(np.ceil(self.x1 * sx))), min(h, int(np.ceil(self.y1 * sy))))
+
+
+def check_zoom(below: float, margin: float) -> None:
+    """Raises: ConfigError: `below` outside (0, 1] or a negative `margin`."""
+    if not 0.0 < below <= 1.0:
+        raise ConfigError(f"zoom_below must be in (0, 1] (the people's box as a fraction of the frame), got {below}")
+    if margin < 0.0:
+        raise ConfigError(f"zoom_margin must be ≥ 0 (the box grows by this fraction of its size), got {margin}")
+
+
+def zoom_box(mask: np.ndarray, threshold: float, below: float, margin: float) -> Box | None:
+    """The box to segment again, in `mask`'s pixels, or None when no second pass is needed.
+
+    mask: float32 H×W person probability. None when nobody is found, or the box around everyone
+    found (probability ≥ threshold) covers `below` of the frame or more.
+    """
+    h, w = mask.shape
+    person = cv2.compare(mask, float(threshold), cv2.CMP_GE)
+    if cv2.countNonZero(person) < MIN_PERSON_FRACTION * h * w:
+        return None
+    x, y, bw, bh = cv2.boundingRect(person)
+    if bw * bh >= below * h * w:
+        return None
+    cx, cy = x + bw / 2, y + bh / 2
+    half_w, half_h = bw * (0.5 + margin), bh * (0.5 + margin)
+    box = Box(max(0, int(cx - half_w)), max(0, int(cy - half_h)),
+              min(w, int(np.ceil(cx + half_w))), min(h, int(np.ceil(cy + half_h))))
+    if box.x1 - box.x0 < MIN_BOX_PX or box.y1 - box.y0 < MIN_BOX_PX:
+        return None
+    return box

@@ -1,0 +1,97 @@
+"""Zoom: small people are segmented a second time, cut out of the full-resolution frame."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgeseg import Segmenter, SegmenterOptions
+from edgeseg.errors import ConfigError
+from edgeseg.metrics import iou
+from edgeseg.zoom import Box, zoom_box
+from tests.conftest import red_square_frame
+
+
+def _mask(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    m = np.zeros((h, w), np.float32)
+    x0, y0, x1, y1 = box
+    m[y0:y1, x0:x1] = 0.9
+    return m
+
+
+def test_nobody_found_means_no_zoom():
+    assert zoom_box(np.zeros((270, 480), np.float32), 0.5, 0.5, 0.15) is None
+
+
+def test_a_speck_is_not_a_person_to_zoom_on():
+    assert zoom_box(_mask(270, 480, (100, 100, 102, 102)), 0.5, 0.5, 0.15) is None
+
+
+def test_a_person_filling_the_frame_is_not_zoomed():
+    assert zoom_box(_mask(270, 480, (40, 0, 440, 270)), 0.5, 0.5, 0.15) is None
+
+
+def test_a_small_person_gets_their_box_grown_by_the_margin():
+    box = zoom_box(_mask(270, 480, (200, 100, 240, 200)), 0.5, 0.5, 0.25)
+    assert box == Box(190, 75, 250, 225)            # 40×100 grown by 25 % of its size on each side
+
+
+def test_the_grown_box_stops_at_the_frame_edge():
+    box = zoom_box(_mask(270, 480, (0, 150, 60, 270)), 0.5, 0.5, 0.5)
+    assert box.x0 == 0 and box.y1 == 270 and box.x1 == 90 and box.y0 == 90
+
+
+def test_probabilities_under_the_threshold_do_not_count():
+    m = _mask(270, 480, (200, 100, 240, 200))
+    m[:, :] = np.maximum(m, 0.3)                    # a faint haze everywhere
+    assert zoom_box(m, 0.5, 0.5, 0.0) == Box(200, 100, 240, 200)
+
+
+def test_a_box_scales_to_the_frame_and_stays_inside_it():
+    assert Box(190, 75, 250, 225).scaled(1280 / 480, 720 / 270, 1280, 720) == Box(506, 200, 667, 600)
+    assert Box(0, 0, 480, 270).scaled(1280 / 480, 720 / 270, 1280, 720) == Box(0, 0, 1280, 720)
+
+
+@pytest.mark.parametrize("below, margin", [(0.0, 0.1), (1.5, 0.1), (0.5, -0.1)])
+def test_unusable_zoom_options_are_refused(redness_model, below, margin):
+    with pytest.raises(ConfigError, match="zoom_"):
+        Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom_below=below, zoom_margin=margin))
+
+
+def _small_figure() -> tuple[np.ndarray, np.ndarray]:
+    """A 1280×720 frame with a small red figure (60×120 px) holding out a short 3 px wide red arm."""
+    frame = red_square_frame(720, 1280, (600, 300, 660, 420))
+    frame[330:333, 660:690] = (0, 0, 255)
+    truth = np.all(frame == (0, 0, 255), axis=2)
+    return frame, truth
+
+
+def test_a_thin_arm_of_a_small_person_is_found_with_zoom(redness_model):
+    frame, truth = _small_figure()
+    with Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom=False)) as plain, \
+            Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as zoomed:
+        without = plain.segment(frame).mask >= 0.5
+        result = zoomed.segment(frame)
+        assert plain.last_zoom is None
+        box = zoomed.last_zoom
+    assert box is not None and box.x0 <= 600 and box.y0 <= 300 and box.x1 >= 690 and box.y1 >= 420
+    arm = np.zeros_like(truth)
+    arm[330:333, 662:688] = True
+    assert (result.mask >= 0.5)[arm].mean() > 0.9 > without[arm].mean()
+    assert iou(result.mask >= 0.5, truth) > iou(without, truth)
+    assert set(result.timings) == {"preprocess", "inference", "postprocess"}
+
+
+def test_a_large_person_is_segmented_once(redness_model):
+    frame = red_square_frame(720, 1280, (300, 0, 1000, 720))
+    with Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as seg:
+        seg.segment(frame)
+        assert seg.last_zoom is None
+
+
+def test_the_live_path_never_zooms(redness_model):
+    """segment_work (the Pipeline's call) keeps one model call per frame, whatever the options."""
+    frame, _ = _small_figure()
+    with Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as zoomed, \
+            Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom=False)) as plain:
+        np.testing.assert_array_equal(zoomed.segment_work(frame).mask, plain.segment_work(frame).mask)
+        assert zoomed.last_zoom is None
