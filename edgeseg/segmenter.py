@@ -17,7 +17,7 @@ from .meta import ModelMeta
 from .models import pick_model_file
 from .postprocess import guided_filter, mask_probability
 from .preprocess import as_bgr_uint8, choose_canvas, prepare, resize_fast
-from .zoom import Box, check_zoom, zoom_box
+from .zoom import Box, check_zoom, zoom_boxes
 from .session import Session, available_providers, check_threads, folder_error, resolve_providers, short_name
 
 
@@ -37,8 +37,8 @@ class SegmenterOptions:
                                            # None: the model's own. Larger is more accurate and slower
     meta: ModelMeta | None = None          # describe a model that carries no ModelMeta
     zoom: bool = True                      # segment small people again, cut out of the frame (edgeseg.zoom):
-                                           # a second model call on frames whose people's box is small
-    zoom_below: float = 0.5                # ... when that box covers less than this fraction of the frame
+                                           # segment() only, up to 3 more model calls on such frames
+    zoom_below: float = 0.5                # ... for a group whose box covers less than this fraction of the frame
     zoom_margin: float = 0.15              # the box grows by this fraction of its size on each side
 
 
@@ -86,7 +86,7 @@ class Segmenter:
             self.meta = dataclasses.replace(self.meta, input_hw=self._checked_input_size(opts.input_size))
         self._lock = threading.Lock()
         self._canvas: np.ndarray | None = None
-        self.last_zoom: Box | None = None     # the box (frame pixels) the last call segmented again, if any
+        self.last_zoom: list[Box] = []        # the boxes (frame pixels) segment() last segmented again
         self._gray: np.ndarray | None = None
 
     def _checked_input_size(self, size) -> tuple[int, int]:
@@ -174,37 +174,39 @@ class Segmenter:
 
 
     def _zoom(self, frame: np.ndarray, work_mask: np.ndarray, mask: np.ndarray,
-              timings: dict[str, float]) -> Box | None:
-        """Segment the box around small people again, cut from the full-resolution frame, and write
-        that mask into `mask` (frame resolution) inside the box. Returns the box in frame pixels, or
-        None when the people are large enough (or absent) and no second pass ran."""
-        box = zoom_box(work_mask, self.meta.threshold, self.options.zoom_below, self.options.zoom_margin)
-        if box is None:
-            return None
+              timings: dict[str, float]) -> list[Box]:
+        """Segment each box around small people again, cut from the full-resolution frame, and write
+        that mask into `mask` (frame resolution) inside the box, largest group first. Returns the
+        boxes in frame pixels: empty when the people are large enough (or absent)."""
+        boxes = zoom_boxes(work_mask, self.meta.threshold, self.options.zoom_below, self.options.zoom_margin)
         fh, fw = frame.shape[:2]
         wh, ww = work_mask.shape
-        fbox = box.scaled(fw / ww, fh / wh, fw, fh)
-        inner: dict[str, float] = {}
-        crop = self._segment_work(np.ascontiguousarray(frame[fbox.y0:fbox.y1, fbox.x0:fbox.x1]), inner)
-        t = time.perf_counter()
-        bh, bw = fbox.y1 - fbox.y0, fbox.x1 - fbox.x0
-        view = mask[fbox.y0:fbox.y1, fbox.x0:fbox.x1]
-        if crop.mask.shape == (bh, bw):
-            np.copyto(view, crop.mask)
-        else:
-            cv2.resize(crop.mask, (bw, bh), dst=view, interpolation=cv2.INTER_LINEAR)
-        inner["postprocess"] += (time.perf_counter() - t) * 1e3
-        for k, v in inner.items():
-            timings[k] += v
-        return fbox
+        done = []
+        for box in boxes:
+            fbox = box.scaled(fw / ww, fh / wh, fw, fh)
+            inner: dict[str, float] = {}
+            crop = self._segment_work(np.ascontiguousarray(frame[fbox.y0:fbox.y1, fbox.x0:fbox.x1]), inner)
+            t = time.perf_counter()
+            bh, bw = fbox.y1 - fbox.y0, fbox.x1 - fbox.x0
+            view = mask[fbox.y0:fbox.y1, fbox.x0:fbox.x1]
+            if crop.mask.shape == (bh, bw):
+                np.copyto(view, crop.mask)
+            else:
+                cv2.resize(crop.mask, (bw, bh), dst=view, interpolation=cv2.INTER_LINEAR)
+            inner["postprocess"] += (time.perf_counter() - t) * 1e3
+            for k, v in inner.items():
+                timings[k] += v
+            done.append(fbox)
+        return done
 
     def segment(self, frame: np.ndarray) -> SegmentationResult:
         """Person probability for a frame.
 
         frame: H×W×3 BGR uint8 (gray, BGRA, uint16 and float 0–1 frames are converted).
         Returns a SegmentationResult whose mask is float32 H×W in [0, 1] at the frame's size.
-        With `zoom` on, a frame whose people are small is segmented a second time inside their box
-        (two model calls; `last_zoom` is that box). The Pipeline calls segment_work, which never zooms.
+        With `zoom` on, a frame whose people are small is segmented again inside the box around each
+        small group (edgeseg.zoom: up to 3 more model calls; `last_zoom` lists the boxes). The Pipeline
+        calls segment_work, which never zooms.
 
         Raises:
             FrameError: the frame cannot be used (says why).
@@ -219,5 +221,5 @@ class Segmenter:
             fh, fw = work.frame_hw
             mask = work.mask if work.mask.shape == (fh, fw) else cv2.resize(work.mask, (fw, fh), interpolation=cv2.INTER_LINEAR)
             timings["postprocess"] += (time.perf_counter() - t) * 1e3
-            self.last_zoom = self._zoom(frame, work.mask, mask, timings) if self.options.zoom else None
+            self.last_zoom = self._zoom(frame, work.mask, mask, timings) if self.options.zoom else []
         return SegmentationResult(np.clip(mask, 0.0, 1.0), timings)

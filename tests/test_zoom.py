@@ -7,7 +7,7 @@ import pytest
 from edgeseg import Segmenter, SegmenterOptions
 from edgeseg.errors import ConfigError
 from edgeseg.metrics import iou
-from edgeseg.zoom import Box, zoom_box
+from edgeseg.zoom import MAX_BOXES, Box, zoom_boxes
 from tests.conftest import red_square_frame
 
 
@@ -19,31 +19,46 @@ def _mask(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def test_nobody_found_means_no_zoom():
-    assert zoom_box(np.zeros((270, 480), np.float32), 0.5, 0.5, 0.15) is None
+    assert zoom_boxes(np.zeros((270, 480), np.float32), 0.5, 0.5, 0.15) == []
 
 
 def test_a_speck_is_not_a_person_to_zoom_on():
-    assert zoom_box(_mask(270, 480, (100, 100, 102, 102)), 0.5, 0.5, 0.15) is None
+    assert zoom_boxes(_mask(270, 480, (100, 100, 102, 102)), 0.5, 0.5, 0.15) == []
 
 
 def test_a_person_filling_the_frame_is_not_zoomed():
-    assert zoom_box(_mask(270, 480, (40, 0, 440, 270)), 0.5, 0.5, 0.15) is None
+    assert zoom_boxes(_mask(270, 480, (40, 0, 440, 270)), 0.5, 0.5, 0.15) == []
 
 
 def test_a_small_person_gets_their_box_grown_by_the_margin():
-    box = zoom_box(_mask(270, 480, (200, 100, 240, 200)), 0.5, 0.5, 0.25)
-    assert box == Box(190, 75, 250, 225)            # 40×100 grown by 25 % of its size on each side
+    assert zoom_boxes(_mask(270, 480, (200, 100, 240, 200)), 0.5, 0.5, 0.25) == [Box(190, 75, 250, 225)]            # 40×100 grown by 25 % of its size on each side
 
 
 def test_the_grown_box_stops_at_the_frame_edge():
-    box = zoom_box(_mask(270, 480, (0, 150, 60, 270)), 0.5, 0.5, 0.5)
+    box, = zoom_boxes(_mask(270, 480, (0, 150, 60, 270)), 0.5, 0.5, 0.5)
     assert box.x0 == 0 and box.y1 == 270 and box.x1 == 90 and box.y0 == 90
 
 
 def test_probabilities_under_the_threshold_do_not_count():
     m = _mask(270, 480, (200, 100, 240, 200))
     m[:, :] = np.maximum(m, 0.3)                    # a faint haze everywhere
-    assert zoom_box(m, 0.5, 0.5, 0.0) == Box(200, 100, 240, 200)
+    assert zoom_boxes(m, 0.5, 0.5, 0.0) == [Box(200, 100, 240, 200)]
+
+
+def test_people_standing_apart_get_a_box_each_largest_first():
+    m = _mask(270, 480, (20, 20, 60, 250)) + _mask(270, 480, (400, 60, 430, 240))    # together: most of the frame
+    assert zoom_boxes(m, 0.5, 0.5, 0.0) == [Box(20, 20, 60, 250), Box(400, 60, 430, 240)]
+
+
+def test_people_close_together_share_one_box():
+    m = _mask(270, 480, (20, 100, 60, 220)) + _mask(270, 480, (80, 100, 120, 220)) + _mask(270, 480, (400, 0, 480, 270))
+    assert zoom_boxes(m, 0.5, 0.5, 0.0)[1] == Box(20, 100, 120, 220)      # 20 px apart: one group
+
+
+def test_no_more_than_max_boxes_groups_are_zoomed():
+    m = sum(_mask(270, 480, (10 + 90 * i, 100, 40 + 90 * i, 160)) for i in range(MAX_BOXES + 2))
+    m[0:270, 460:480] = 0.9                                                 # a pole: the union spans the frame
+    assert len(zoom_boxes(m, 0.5, 0.5, 0.0)) == MAX_BOXES
 
 
 def test_a_box_scales_to_the_frame_and_stays_inside_it():
@@ -71,9 +86,9 @@ def test_a_thin_arm_of_a_small_person_is_found_with_zoom(redness_model):
             Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as zoomed:
         without = plain.segment(frame).mask >= 0.5
         result = zoomed.segment(frame)
-        assert plain.last_zoom is None
-        box = zoomed.last_zoom
-    assert box is not None and box.x0 <= 600 and box.y0 <= 300 and box.x1 >= 690 and box.y1 >= 420
+        assert plain.last_zoom == []
+        box, = zoomed.last_zoom
+    assert box.x0 <= 600 and box.y0 <= 300 and box.x1 >= 690 and box.y1 >= 420
     arm = np.zeros_like(truth)
     arm[330:333, 662:688] = True
     assert (result.mask >= 0.5)[arm].mean() > 0.9 > without[arm].mean()
@@ -85,7 +100,7 @@ def test_a_large_person_is_segmented_once(redness_model):
     frame = red_square_frame(720, 1280, (300, 0, 1000, 720))
     with Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as seg:
         seg.segment(frame)
-        assert seg.last_zoom is None
+        assert seg.last_zoom == []
 
 
 def test_the_live_path_never_zooms(redness_model):
@@ -94,4 +109,4 @@ def test_the_live_path_never_zooms(redness_model):
     with Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as zoomed, \
             Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom=False)) as plain:
         np.testing.assert_array_equal(zoomed.segment_work(frame).mask, plain.segment_work(frame).mask)
-        assert zoomed.last_zoom is None
+        assert zoomed.last_zoom == []
