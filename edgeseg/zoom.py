@@ -25,6 +25,7 @@ MIN_PERSON_FRACTION = 5e-4     # fewer person pixels than this (of the frame): n
 MIN_BOX_PX = 16                # a box narrower or shorter than this (mask px) is noise
 MAX_BOXES = 3                  # second calls per frame at most
 JOIN = 0.1                     # person pixels this close (fraction of the long side) are one group
+GROUP_SCALE = 4                # groups are found at 1/4 of the mask's size
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,19 @@ def zoom_boxes(mask: np.ndarray, threshold: float, below: float, margin: float) 
     if bw * bh < below * h * w:
         box = _grown(x, y, bw, bh, margin, w, h)
         return [box] if box else []
-    k = 2 * int(JOIN * max(h, w) / 2) + 1
-    groups = cv2.dilate(person, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    # group at 1/GROUP_SCALE of the size (a 10 % dilation at full size costs more than the model call),
+    # then take each group's exact box from the full-size mask inside the group's coarse box
+    small = cv2.resize(person, (max(1, w // GROUP_SCALE), max(1, h // GROUP_SCALE)), interpolation=cv2.INTER_AREA)
+    k = 2 * int(JOIN * max(small.shape) / 2) + 1
+    groups = cv2.dilate(cv2.compare(small, 0, cv2.CMP_GT), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(groups)
     boxes = []
     for i in sorted(range(1, n), key=lambda i: -stats[i, cv2.CC_STAT_AREA])[:MAX_BOXES]:
-        members = cv2.bitwise_and(person, person, mask=(labels == i).view(np.uint8))
+        gx, gy, gw, gh = (int(v) * GROUP_SCALE for v in stats[i, :4])
+        members = person[gy:gy + gh + GROUP_SCALE, gx:gx + gw + GROUP_SCALE]
         if cv2.countNonZero(members) < least:
             continue
         x, y, bw, bh = cv2.boundingRect(members)
-        if bw * bh < below * h * w and (box := _grown(x, y, bw, bh, margin, w, h)):
+        if bw * bh < below * h * w and (box := _grown(gx + x, gy + y, bw, bh, margin, w, h)):
             boxes.append(box)
     return boxes
