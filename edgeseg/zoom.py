@@ -67,6 +67,8 @@ def zoom_boxes(mask: np.ndarray, threshold: float, below: float, margin: float) 
     found, or every group of people covers `below` of the frame or more.
     """
     h, w = mask.shape
+    if h < MIN_BOX_PX or w < MIN_BOX_PX:         # no box could be large enough (and cv2 takes a 1×1 array for a scalar)
+        return []
     least = MIN_PERSON_FRACTION * h * w
     person = cv2.compare(mask, float(threshold), cv2.CMP_GE)
     if cv2.countNonZero(person) < least:

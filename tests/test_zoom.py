@@ -22,6 +22,11 @@ def test_nobody_found_means_no_zoom():
     assert zoom_boxes(np.zeros((270, 480), np.float32), 0.5, 0.5, 0.15) == []
 
 
+@pytest.mark.parametrize("h, w", [(1, 1), (1, 40), (10, 10)])
+def test_a_tiny_frame_is_never_zoomed(h, w):
+    assert zoom_boxes(np.ones((h, w), np.float32), 0.5, 0.5, 0.15) == []
+
+
 def test_a_speck_is_not_a_person_to_zoom_on():
     assert zoom_boxes(_mask(270, 480, (100, 100, 102, 102)), 0.5, 0.5, 0.15) == []
 
