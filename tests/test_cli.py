@@ -66,3 +66,10 @@ def test_eval_at_a_larger_canvas_runs_and_a_bad_or_conflicting_one_is_refused(sm
     assert "multiples of 16" in capsys.readouterr().err
     assert main(base + ["--canvas", "160x288", "--input-size", "144x256"]) == 2
     assert "conflict" in capsys.readouterr().err
+
+
+def test_eval_zooms_on_small_people_unless_told_not_to():
+    from edgeseg.cli import build_parser, segmenter_options
+    base = ["eval", "--images", "i", "--masks", "m", "--no-profile"]
+    assert segmenter_options(build_parser().parse_args(base)).zoom is True
+    assert segmenter_options(build_parser().parse_args(base + ["--no-zoom"])).zoom is False
