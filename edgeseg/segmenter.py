@@ -17,8 +17,8 @@ from .meta import ModelMeta
 from .models import pick_model_file
 from .postprocess import guided_filter, mask_probability
 from .preprocess import as_bgr_uint8, choose_canvas, prepare, resize_fast
-from .zoom import Box, check_zoom, zoom_boxes
 from .session import Session, available_providers, check_threads, folder_error, resolve_providers, short_name
+from .zoom import Box, check_zoom, zoom_boxes
 
 
 @dataclass
@@ -137,11 +137,15 @@ class Segmenter:
         `smooth`, if given, is applied to the model's probability map (at model resolution,
         before refinement): the Pipeline's temporal smoothing hooks in here, where it is cheapest.
         """
-        if self.session is None:
-            raise ConfigError("this Segmenter is closed; create a new one")
-        frame = as_bgr_uint8(frame)
+        frame = self._open_frame(frame)
         with self._lock:
             return self._segment_work(frame, timings if timings is not None else {}, smooth)
+
+    def _open_frame(self, frame: np.ndarray) -> np.ndarray:
+        """The frame as contiguous BGR uint8. Raises: ConfigError (closed), FrameError (unusable frame)."""
+        if self.session is None:
+            raise ConfigError("this Segmenter is closed; create a new one")
+        return as_bgr_uint8(frame)
 
     def _segment_work(self, frame: np.ndarray, timings: dict[str, float], smooth=None) -> WorkMask:
         opts, meta = self.options, self.meta
@@ -172,7 +176,6 @@ class Segmenter:
         timings.update(preprocess=(t1 - t0) * 1e3, inference=(t2 - t1) * 1e3, postprocess=(t3 - t2) * 1e3)
         return WorkMask(mask, small, (fh, fw))
 
-
     def _zoom(self, frame: np.ndarray, work_mask: np.ndarray, mask: np.ndarray,
               timings: dict[str, float]) -> list[Box]:
         """Segment each box around small people again, cut from the full-resolution frame, and write
@@ -188,11 +191,7 @@ class Segmenter:
             crop = self._segment_work(np.ascontiguousarray(frame[fbox.y0:fbox.y1, fbox.x0:fbox.x1]), inner)
             t = time.perf_counter()
             bh, bw = fbox.y1 - fbox.y0, fbox.x1 - fbox.x0
-            view = mask[fbox.y0:fbox.y1, fbox.x0:fbox.x1]
-            if crop.mask.shape == (bh, bw):
-                np.copyto(view, crop.mask)
-            else:
-                cv2.resize(crop.mask, (bw, bh), dst=view, interpolation=cv2.INTER_LINEAR)
+            _resized(crop.mask, (bh, bw), mask[fbox.y0:fbox.y1, fbox.x0:fbox.x1])
             inner["postprocess"] += (time.perf_counter() - t) * 1e3
             for k, v in inner.items():
                 timings[k] += v
@@ -211,15 +210,23 @@ class Segmenter:
         Raises:
             FrameError: the frame cannot be used (says why).
         """
-        if self.session is None:
-            raise ConfigError("this Segmenter is closed; create a new one")
-        frame = as_bgr_uint8(frame)
+        frame = self._open_frame(frame)
         timings: dict[str, float] = {}
         with self._lock:
             work = self._segment_work(frame, timings)
             t = time.perf_counter()
             fh, fw = work.frame_hw
-            mask = work.mask if work.mask.shape == (fh, fw) else cv2.resize(work.mask, (fw, fh), interpolation=cv2.INTER_LINEAR)
+            mask = _resized(work.mask, (fh, fw))
             timings["postprocess"] += (time.perf_counter() - t) * 1e3
             self.last_zoom = self._zoom(frame, work.mask, mask, timings) if self.options.zoom else []
         return SegmentationResult(np.clip(mask, 0.0, 1.0), timings)
+
+
+def _resized(mask: np.ndarray, hw: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
+    """`mask` at size hw, bilinear: `mask` itself when it already has that size and no `out` is given."""
+    if mask.shape == hw:
+        if out is None:
+            return mask
+        np.copyto(out, mask)
+        return out
+    return cv2.resize(mask, (hw[1], hw[0]), dst=out, interpolation=cv2.INTER_LINEAR)

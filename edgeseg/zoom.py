@@ -7,8 +7,8 @@ and segmented again at the same canvas area, and that mask replaces the first on
 When everyone together spans more, but they stand apart (people across a street), each group
 (person pixels within JOIN of the frame's long side of each other) that is small gets its own box,
 MAX_BOXES at most, the largest groups first.
-Measured on the dev sets (README, "Zoom"): dev/davis 0.672 → 0.734 person IoU, dev/scenes 0.498 →
-0.521, dev/portrait unchanged (its people fill the frame, so it almost never zooms).
+Measured on the dev sets (README, "Zoom"): dev/davis 0.672 → 0.737 person IoU, dev/scenes 0.498 →
+0.520, dev/portrait unchanged (its people fill the frame, so it almost never zooms).
 
 Pure functions of the mask; the Segmenter runs the second call.
 """
