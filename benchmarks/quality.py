@@ -4,6 +4,7 @@ with MediaPipe Selfie Segmentation (general and landscape), person IoU and bound
     python -m benchmarks.quality                                  # the bundled default, all variants, MediaPipe
     python -m benchmarks.quality --model new=runs/x/model.onnx    # add other models (LABEL=PATH or PATH)
     python -m benchmarks.quality --readme README.md               # also regenerate the README's quality table
+    python -m benchmarks.quality --flip-average                   # add each model's fp32 with flip averaging
 
 Sets:
     dev/portrait, dev/davis, dev/scenes   ../shared/data/dev (never trained on)
@@ -64,9 +65,10 @@ def all_sets(data_root: Path, work: Path, val_fraction: float) -> dict[str, Path
     return {**sets, **write_val_splits(data_root, work, val_fraction)}
 
 
-def score_edgeseg(model: Path, precision: str, sets: dict[str, Path]) -> dict[str, dict]:
+def score_edgeseg(model: Path, precision: str, sets: dict[str, Path], **options) -> dict[str, dict]:
+    """Scores per set through the runtime; `options` go to SegmenterOptions (e.g. flip_average=True)."""
     out = {}
-    with Segmenter(SegmenterOptions(model_path=variant_path(model, precision), provider="cpu")) as seg:
+    with Segmenter(SegmenterOptions(model_path=variant_path(model, precision), provider="cpu", **options)) as seg:
         for name, folder in sets.items():
             _, summary = evaluate(seg, image_mask_pairs(folder / "images", folder / "masks"))
             out[name] = summary
@@ -130,6 +132,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="../shared/data", help="the data root (people/, dev/)")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--work", default="runs/quality", help="where the validation splits are written")
+    p.add_argument("--flip-average", action="store_true",
+                   help="add a row per model: fp32 with flip averaging (SegmenterOptions.flip_average)")
     p.add_argument("--no-mediapipe", action="store_true", help="skip the MediaPipe reference rows")
     p.add_argument("--reuse-reference", action="store_true", help="keep MediaPipe rows of an earlier quality.json")
     p.add_argument("--out", default=str(RESULTS / "quality"), help="output stem (.json and .md are added)")
@@ -149,6 +153,8 @@ def main(argv=None) -> int:
                 rows[f"{label} {precision}"] = score_edgeseg(model, precision, sets)
                 print(f"{label} {precision}: " + ", ".join(f"{s} {r['person_iou']:.3f}/{r['boundary_f']:.3f}"
                                                            for s, r in rows[f"{label} {precision}"].items()), flush=True)
+        if args.flip_average and variant_path(model, "fp32").exists():
+            rows[f"{label} fp32, flip-averaged"] = score_edgeseg(model, "fp32", sets, flip_average=True)
         if f"{label} fp32" in rows:
             gates[label] = variant_gate(rows, label, [s for s in sets if s.startswith("dev ")])
     if not args.no_mediapipe:

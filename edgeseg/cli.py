@@ -42,6 +42,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
     g.add_argument("--no-zoom", action="store_true", help="eval: skip the second model call on the box around small "
                                                           "people (README: zoom); live and process never zoom")
+    g.add_argument("--flip-average", action="store_true",
+                   help="also segment the mirrored frame and average: twice the model calls, a little more "
+                        "accurate (README: zoom and flip averaging)")
 
 
 def add_video_args(p: argparse.ArgumentParser) -> None:
@@ -98,7 +101,7 @@ def segmenter_options(args):
             log.info("using the tuned profile %s (%s, %s, %d threads)", profile_path(), provider, precision, threads)
     return SegmenterOptions(model_path=args.model, precision=precision, provider=provider or "auto",
                             threads=threads or 0, refine=not args.no_refine, meta=meta, input_size=canvas,
-                            zoom=not args.no_zoom)
+                            zoom=not args.no_zoom, flip_average=args.flip_average)
 
 
 def build_pipeline(args, offline: bool = False):

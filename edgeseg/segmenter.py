@@ -40,6 +40,8 @@ class SegmenterOptions:
                                            # segment() only, up to 3 more model calls on such frames
     zoom_below: float = 0.5                # ... for a group whose box covers less than this fraction of the frame
     zoom_margin: float = 0.15              # the box grows by this fraction of its size on each side
+    flip_average: bool = False             # also segment the mirrored frame and average the two
+                                           # probabilities: a second model call on every frame and box
 
 
 @dataclass
@@ -159,9 +161,10 @@ class Segmenter:
             self._canvas = np.zeros((ch, cw, 3), np.uint8)      # reused while the canvas size holds
         x, lb = prepare(small, meta, (ch, cw), self.session.input_dtype, self._canvas)
         t1 = time.perf_counter()
-        out = self.session.run(x)
+        prob = mask_probability(self.session.run(x), lb, meta)
+        if opts.flip_average:
+            prob = cv2.addWeighted(prob, 0.5, self._mirrored_probability(small, (ch, cw)), 0.5, 0.0)
         t2 = time.perf_counter()
-        prob = mask_probability(out, lb, meta)
         if smooth is not None:
             prob = smooth(np.ascontiguousarray(prob))
         mask = cv2.resize(prob, work_wh, interpolation=cv2.INTER_LINEAR)
@@ -175,6 +178,11 @@ class Segmenter:
         t3 = time.perf_counter()
         timings.update(preprocess=(t1 - t0) * 1e3, inference=(t2 - t1) * 1e3, postprocess=(t3 - t2) * 1e3)
         return WorkMask(mask, small, (fh, fw))
+
+    def _mirrored_probability(self, small: np.ndarray, canvas_hw: tuple[int, int]) -> np.ndarray:
+        """The model's probability for the mirrored frame, mirrored back (same shape as the plain one's)."""
+        x, lb = prepare(np.ascontiguousarray(small[:, ::-1]), self.meta, canvas_hw, self.session.input_dtype, self._canvas)
+        return np.ascontiguousarray(mask_probability(self.session.run(x), lb, self.meta)[:, ::-1])
 
     def _zoom(self, frame: np.ndarray, work_mask: np.ndarray, mask: np.ndarray,
               timings: dict[str, float]) -> list[Box]:
