@@ -2,6 +2,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from edgeseg.cli import main
 from tests.conftest import video_info
@@ -73,3 +74,12 @@ def test_eval_zooms_on_small_people_unless_told_not_to():
     base = ["eval", "--images", "i", "--masks", "m", "--no-profile"]
     assert segmenter_options(build_parser().parse_args(base)).zoom is True
     assert segmenter_options(build_parser().parse_args(base + ["--no-zoom"])).zoom is False
+
+
+@pytest.mark.parametrize("command", [["eval", "--images", "i", "--masks", "m"], ["process", "a.jpg", "-o", "b.png"],
+                                     ["live"]])
+def test_flip_averaging_is_off_unless_asked_for(command):
+    from edgeseg.cli import build_parser, segmenter_options
+    base = command + ["--no-profile"]
+    assert segmenter_options(build_parser().parse_args(base)).flip_average is False
+    assert segmenter_options(build_parser().parse_args(base + ["--flip-average"])).flip_average is True
