@@ -40,8 +40,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--std", default=",".join(f"{v:g}" for v in plain.std),
                    help="with --input-size: per-channel std after /255")
     g.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
-    g.add_argument("--no-zoom", action="store_true", help="eval: skip the second model call on the box around small "
-                                                          "people (README: zoom); live and process never zoom")
+    g.add_argument("--no-zoom", action="store_true", help="eval, and process on a photo: skip the second model call on "
+                                                          "the box around small people (README: zoom); video and "
+                                                          "live never zoom")
     g.add_argument("--flip-average", action="store_true",
                    help="also segment the mirrored frame and average: twice the model calls, a little more "
                         "accurate (README: zoom and flip averaging)")

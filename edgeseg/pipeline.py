@@ -188,8 +188,11 @@ class Pipeline:
         self.subject.reset()
         self._work, self._index = None, 0
 
-    def process(self, frame: np.ndarray) -> np.ndarray:
+    def process(self, frame: np.ndarray, still: bool = False) -> np.ndarray:
         """Segment and composite one frame. Returns uint8 BGR of the frame's size (BGRA for cutout).
+
+        `still`: the frame is a photo, not part of a video: small people are segmented again inside
+        their box (the segmenter's zoom, as `Segmenter.segment` does; not with a subject lock).
 
         Raises:
             FrameError: unusable frame. EdgeSegError: used from two threads at once.
@@ -199,11 +202,11 @@ class Pipeline:
                                "create one Pipeline per stream and thread (it keeps temporal state); several Pipelines "
                                "may share one Segmenter: Pipeline(options, segmenter=seg)")
         try:
-            return self._process(frame)
+            return self._process(frame, still)
         finally:
             self._busy.release()
 
-    def _process(self, frame: np.ndarray) -> np.ndarray:
+    def _process(self, frame: np.ndarray, still: bool = False) -> np.ndarray:
         opts, times = self.options, self.timings
         t_start = time.perf_counter()
         frame = as_bgr_uint8(frame)
@@ -216,7 +219,8 @@ class Pipeline:
         stage: dict[str, float] = {}
         fresh = self._work is None or self._index % opts.mask_every == 0 or self._work.frame_hw != (h, w)
         if fresh:
-            self._work = self.segmenter.segment_work(frame, stage, self._model_hook())
+            self._work = self.segmenter.segment_work(frame, stage, self._model_hook(),
+                                                     zoom=still and not self.subject.active)
         self._index += 1
         t = time.perf_counter()
         mask = self._work.mask

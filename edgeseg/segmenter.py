@@ -133,15 +133,31 @@ class Segmenter:
         return choose_canvas(frame_hw, self.meta.input_hw, self.meta.adaptive, self.meta.multiple)
 
     def segment_work(self, frame: np.ndarray, timings: dict[str, float] | None = None,
-                     smooth: Callable[[np.ndarray], np.ndarray] | None = None) -> WorkMask:
+                     smooth: Callable[[np.ndarray], np.ndarray] | None = None, zoom: bool = False) -> WorkMask:
         """Segment a frame, returning the mask at the working resolution (see SegmenterOptions).
 
         `smooth`, if given, is applied to the model's probability map (at model resolution,
         before refinement): the Pipeline's temporal smoothing hooks in here, where it is cheapest.
+        `zoom` (for a still image; with the `zoom` option on) segments small people again as segment()
+        does, at full resolution, and brings that mask back to the working resolution; video frames
+        keep one model call each (the default).
         """
         frame = self._open_frame(frame)
+        timings = timings if timings is not None else {}
         with self._lock:
-            return self._segment_work(frame, timings if timings is not None else {}, smooth)
+            work = self._segment_work(frame, timings, smooth)
+            boxes = self._zoom_boxes(work.mask) if zoom else []
+            self.last_zoom = []
+            if not boxes:
+                return work
+            t = time.perf_counter()
+            mask = _resized(work.mask, work.frame_hw)
+            timings["postprocess"] += (time.perf_counter() - t) * 1e3
+            self.last_zoom = self._zoom(frame, boxes, work.mask.shape, mask, timings)
+            t = time.perf_counter()
+            small = cv2.resize(mask, work.mask.shape[::-1], interpolation=cv2.INTER_AREA)
+            timings["postprocess"] += (time.perf_counter() - t) * 1e3
+            return WorkMask(np.clip(small, 0.0, 1.0, out=small), work.frame_small, work.frame_hw)
 
     def _open_frame(self, frame: np.ndarray) -> np.ndarray:
         """The frame as contiguous BGR uint8. Raises: ConfigError (closed), FrameError (unusable frame)."""
@@ -184,14 +200,19 @@ class Segmenter:
         x, lb = prepare(np.ascontiguousarray(small[:, ::-1]), self.meta, canvas_hw, self.session.input_dtype, self._canvas)
         return np.ascontiguousarray(mask_probability(self.session.run(x), lb, self.meta)[:, ::-1])
 
-    def _zoom(self, frame: np.ndarray, work_mask: np.ndarray, mask: np.ndarray,
+    def _zoom_boxes(self, work_mask: np.ndarray) -> list[Box]:
+        """The boxes (work pixels) around small people to segment again; none with the zoom option off."""
+        if not self.options.zoom:
+            return []
+        return zoom_boxes(work_mask, self.meta.threshold, self.options.zoom_below, self.options.zoom_margin)
+
+    def _zoom(self, frame: np.ndarray, boxes: list[Box], work_hw: tuple[int, int], mask: np.ndarray,
               timings: dict[str, float]) -> list[Box]:
-        """Segment each box around small people again, cut from the full-resolution frame, and write
-        that mask into `mask` (frame resolution) inside the box, largest group first. Returns the
-        boxes in frame pixels: empty when the people are large enough (or absent)."""
-        boxes = zoom_boxes(work_mask, self.meta.threshold, self.options.zoom_below, self.options.zoom_margin)
+        """Segment each box (work pixels) again, cut from the full-resolution frame, and write that
+        mask into `mask` (frame resolution) inside the box, largest group first. Returns the boxes in
+        frame pixels."""
         fh, fw = frame.shape[:2]
-        wh, ww = work_mask.shape
+        wh, ww = work_hw
         done = []
         for box in boxes:
             fbox = box.scaled(fw / ww, fh / wh, fw, fh)
@@ -213,7 +234,7 @@ class Segmenter:
         Returns a SegmentationResult whose mask is float32 H×W in [0, 1] at the frame's size.
         With `zoom` on, a frame whose people are small is segmented again inside the box around each
         small group (edgeseg.zoom: up to 3 more model calls; `last_zoom` lists the boxes). The Pipeline
-        calls segment_work, which never zooms.
+        calls segment_work, which zooms only for a still image.
 
         Raises:
             FrameError: the frame cannot be used (says why).
@@ -226,7 +247,7 @@ class Segmenter:
             fh, fw = work.frame_hw
             mask = _resized(work.mask, (fh, fw))
             timings["postprocess"] += (time.perf_counter() - t) * 1e3
-            self.last_zoom = self._zoom(frame, work.mask, mask, timings) if self.options.zoom else []
+            self.last_zoom = self._zoom(frame, self._zoom_boxes(work.mask), work.mask.shape, mask, timings)
         return SegmentationResult(np.clip(mask, 0.0, 1.0), timings)
 
 

@@ -49,14 +49,15 @@ class LoopResult:
         return EXIT_CODES[self.stopped_by]
 
 
-def read_and_process(source: Source, pipeline: Pipeline) -> np.ndarray | None:
-    """The next frame through the pipeline (None at the end); the wait is timed as capture_wait."""
+def read_and_process(source: Source, pipeline: Pipeline, still: bool = False) -> np.ndarray | None:
+    """The next frame through the pipeline (None at the end); the wait is timed as capture_wait.
+    `still`: the frame is a photo (Pipeline.process)."""
     t = time.perf_counter()
     frame = source.read()
     if frame is None:
         return None
     pipeline.timings.add("capture_wait", (time.perf_counter() - t) * 1e3)
-    return pipeline.process(frame)
+    return pipeline.process(frame, still=still)
 
 
 def check_stats_path(path: str | Path | None) -> None:
@@ -172,7 +173,7 @@ def run_process(pipeline: Pipeline, source: Source, output: str | Path, progress
     try:
         with sigterm_as_interrupt():
             while True:
-                out = read_and_process(source, pipeline)
+                out = read_and_process(source, pipeline, still=kind == "image")
                 if out is None:
                     break
                 t = time.perf_counter()

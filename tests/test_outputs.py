@@ -63,11 +63,11 @@ def test_an_exception_in_the_pipeline_mid_run_keeps_the_old_output(short_clip, o
     from edgeseg.pipeline import Pipeline
     real, calls = Pipeline.process, []
 
-    def flaky(self, frame):
+    def flaky(self, frame, still=False):
         calls.append(1)
         if len(calls) == 9:
             raise RuntimeError("boom")
-        return real(self, frame)
+        return real(self, frame, still)
     monkeypatch.setattr(Pipeline, "process", flaky)
     assert main(["process", str(short_clip), "-o", str(old_output), "-q"]) == 2
     assert "stopped by an error after 8 frames (RuntimeError: boom)" in capsys.readouterr().err

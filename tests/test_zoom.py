@@ -115,3 +115,44 @@ def test_the_live_path_never_zooms(redness_model):
             Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom=False)) as plain:
         np.testing.assert_array_equal(zoomed.segment_work(frame).mask, plain.segment_work(frame).mask)
         assert zoomed.last_zoom == []
+
+
+def _pipeline(model, **options):
+    from edgeseg.pipeline import Pipeline, PipelineOptions
+    return Pipeline(PipelineOptions(segmenter=SegmenterOptions(model_path=model, provider="cpu"), effect="mask", **options))
+
+
+def test_a_photo_through_the_pipeline_zooms_and_a_video_frame_does_not(redness_model):
+    frame, truth = _small_figure()
+    arm = np.zeros_like(truth)
+    arm[330:333, 662:688] = True
+    with _pipeline(redness_model) as pipe:
+        pipe.process(frame)
+        assert pipe.segmenter.last_zoom == []
+        video = pipe.mask.copy()
+        pipe.reset()
+        pipe.process(frame, still=True)
+        assert len(pipe.segmenter.last_zoom) == 1
+        photo = pipe.mask
+    # the Pipeline's mask is at its working resolution (480 px), where a 3 px arm is about one pixel wide
+    assert iou(photo >= 128, truth) > iou(video >= 128, truth)
+    assert photo[arm].mean() > video[arm].mean() + 10
+
+
+def test_a_photo_with_a_subject_lock_is_segmented_once(redness_model):
+    frame, _ = _small_figure()
+    with _pipeline(redness_model, subject="largest") as pipe:
+        pipe.process(frame, still=True)
+        assert pipe.segmenter.last_zoom == []
+
+
+def test_process_zooms_on_an_image_file(redness_model, tmp_path):
+    import cv2
+    from edgeseg.sources import open_source
+    from edgeseg.video import run_process
+    frame, _ = _small_figure()
+    cv2.imwrite(str(tmp_path / "photo.png"), frame)
+    with _pipeline(redness_model) as pipe:
+        run_process(pipe, open_source(str(tmp_path / "photo.png")), tmp_path / "out.png", progress=False)
+        assert len(pipe.segmenter.last_zoom) == 1
+    assert cv2.imread(str(tmp_path / "out.png")).shape == frame.shape
