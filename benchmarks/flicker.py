@@ -1,6 +1,6 @@
 """Temporal stability against MediaPipe: flicker of edgeseg's mask (raw and smoothed) and of MediaPipe's raw mask.
 
-    python -m benchmarks.flicker [--clips talk_4,outdoor] [--model M.onnx]
+    python -m benchmarks.flicker [--clips talk_4,outdoor] [--model M.onnx] [--zoom-video]
 
 Flicker is mean |m_t - m_(t-1)| over consecutive frames, masks in [0, 1] at the frame's resolution. edgeseg's
 mask is the Pipeline's final alpha (refinement and feathering on) with temporal smoothing off (raw) and on
@@ -24,6 +24,7 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clips", default="talk_4,outdoor")
     p.add_argument("--model", help="an .onnx model (default: the bundled one)")
+    p.add_argument("--zoom-video", action="store_true", help="the Pipeline zooms video frames (PipelineOptions.zoom_video)")
     p.add_argument("--json", default=str(RESULTS / "flicker.json"))
     args = p.parse_args(argv)
     from .mediapipe_ref.reference import reference_flicker
@@ -31,7 +32,7 @@ def main(argv=None) -> int:
     mp = reference_flicker(clips)
     rows = []
     for clip in clips:
-        ours = flicker(clip, 1, None, None, args.model)
+        ours = flicker(clip, 1, None, None, args.model, args.zoom_video)
         ref = mp[clip.name]
         row = {**ours, **{f"mediapipe_{k}": v["flicker"] for k, v in ref.items()}}
         row["smoothed_vs_mediapipe_general"] = row["flicker_smoothed"] / row["mediapipe_general"]
@@ -40,8 +41,10 @@ def main(argv=None) -> int:
         print(f"{clip.name}: edgeseg raw {row['flicker_raw']:.5f}, smoothed {row['flicker_smoothed']:.5f} "
               f"(IoU vs raw {row['iou_smoothed_vs_raw']:.4f}); MediaPipe general {row['mediapipe_general']:.5f}, "
               f"landscape {row['mediapipe_landscape']:.5f}; smoothed / general {row['smoothed_vs_mediapipe_general']:.2f}x, "
-              f"raw / general {row['raw_vs_mediapipe_general']:.2f}x", flush=True)
-    Path(args.json).write_text(json.dumps({"clips": rows, "model": args.model or "bundled default"}, indent=1))
+              f"raw / general {row['raw_vs_mediapipe_general']:.2f}x; zoomed {row['zoomed_frames']}/{row['frames']} frames",
+              flush=True)
+    Path(args.json).write_text(json.dumps({"clips": rows, "model": args.model or "bundled default",
+                                           "zoom_video": args.zoom_video}, indent=1))
     return 0
 
 

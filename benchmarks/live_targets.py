@@ -62,10 +62,11 @@ def speed(frames: list[np.ndarray], threads: int, passes: int) -> dict:
 
 
 def flicker(clip: Path, threads: int, base: float | None = None, gain: float | None = None,
-            model: str | None = None) -> dict:
+            model: str | None = None, zoom_video: bool = False) -> dict:
     """Flicker of the pipeline's final mask with temporal smoothing off and on, on the same frames.
 
-    base, gain: the temporal smoother's (None: its defaults); model: an .onnx (None: the bundled one).
+    base, gain: the temporal smoother's (None: its defaults); model: an .onnx (None: the bundled one);
+    zoom_video: PipelineOptions.zoom_video ("zoomed_frames": how many frames zoomed, smoothing on).
     """
     frames = read_frames(clip, 10_000)
     masks = {}
@@ -73,16 +74,21 @@ def flicker(clip: Path, threads: int, base: float | None = None, gain: float | N
     gain = TemporalSmoother().gain if gain is None else gain
     for temporal in (False, True):
         opts = PipelineOptions(segmenter=SegmenterOptions(model_path=model, provider="cpu", threads=threads),
-                               effect="mask", temporal=temporal, temporal_base=base, temporal_gain=gain)
+                               effect="mask", temporal=temporal, temporal_base=base, temporal_gain=gain,
+                               zoom_video=zoom_video)
         with Pipeline(opts) as pipe:
-            masks[temporal] = [(pipe.process(f), pipe.mask.astype(np.float32) / 255.0)[1] for f in frames]
+            masks[temporal], zoomed = [], 0
+            for f in frames:
+                pipe.process(f)
+                masks[temporal].append(pipe.mask.astype(np.float32) / 255.0)
+                zoomed += bool(pipe.segmenter.last_zoom)
     raw, smooth = masks[False], masks[True]
     flick = {k: float(np.mean([np.abs(m[i] - m[i - 1]).mean() for i in range(1, len(m))])) for k, m in masks.items()}
     ious = [iou(s >= 0.5, r >= 0.5) for s, r in zip(smooth, raw)]
     r, s = flick[False], flick[True]
     return {"clip": clip.name, "frames": len(frames), "flicker_raw": r, "flicker_smoothed": s,
             "reduction_pct": 100 * (1 - s / r), "iou_smoothed_vs_raw": float(np.mean(ious)),
-            "iou_smoothed_vs_raw_min": float(np.min(ious))}
+            "iou_smoothed_vs_raw_min": float(np.min(ious)), "zoomed_frames": zoomed}
 
 
 def main(argv=None) -> int:

@@ -40,9 +40,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--std", default=",".join(f"{v:g}" for v in plain.std),
                    help="with --input-size: per-channel std after /255")
     g.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
-    g.add_argument("--no-zoom", action="store_true", help="eval, and process on a photo: skip the second model call on "
-                                                          "the box around small people (README: zoom); video and "
-                                                          "live never zoom")
+    g.add_argument("--no-zoom", action="store_true", help="eval and process: skip the second model call on the box "
+                                                          "around small people (README: zoom); live zooms only "
+                                                          "with --zoom-video")
     g.add_argument("--flip-average", action="store_true",
                    help="also segment the mirrored frame and average: twice the model calls, a little more "
                         "accurate (README: zoom and flip averaging)")
@@ -108,7 +108,8 @@ def segmenter_options(args):
 def build_pipeline(args, offline: bool = False):
     """The Pipeline the flags describe. offline (`process`): OpenCV keeps its own thread pool, which
     finishes a file sooner beside the encoder's threads (desk.mp4: 0.92x the wall time, 1.13x the CPU of
-    one OpenCV thread); live keeps the CPU-cheaper one thread (PipelineOptions.opencv_threads)."""
+    one OpenCV thread), and video frames zoom unless --no-zoom; live keeps the CPU-cheaper one thread
+    (PipelineOptions.opencv_threads) and one model call per frame unless --zoom-video."""
     from .pipeline import Pipeline, PipelineOptions
     d = PipelineOptions()
     for flag, value in (("--blur", args.blur), ("--feather", args.feather)):   # in the flags' own names
@@ -122,6 +123,7 @@ def build_pipeline(args, offline: bool = False):
                            feather_direction=args.feather_direction, temporal=not args.no_temporal,
                            mask_every=args.mask_every, subject=args.subject,
                            budget_ms=getattr(args, "budget_ms", None),
+                           zoom_video=not args.no_zoom if offline else getattr(args, "zoom_video", False),
                            opencv_threads=None if offline else d.opencv_threads)
     return Pipeline(opts)
 
@@ -409,8 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fps", type=float, help="capture frame rate to ask the camera for")
     sp.add_argument("--mirror", action="store_true")
     sp.add_argument("--retries", type=int, default=4, help="reopen a vanished camera/stream this often (backoff 0.5, 1, 2... s)")
-    sp.add_argument("--budget-ms", type=float, help="hold the p90 frame time under MS by giving up canvas size, "
-                                                    "refinement, then mask-every-N (README: latency governor)")
+    sp.add_argument("--budget-ms", type=float, help="hold the p90 frame time under MS by giving up video zoom, canvas "
+                                                    "size, refinement, then mask-every-N (README: latency governor)")
+    sp.add_argument("--zoom-video", action="store_true",
+                    help="segment small people again inside a steady box, as process does on a video: better masks "
+                         "for people far from the camera, up to 2.3x the CPU on such frames (README: zoom)")
     add_model_args(sp)
     add_effect_args(sp)
     sp.set_defaults(func=cmd_live)

@@ -2,6 +2,7 @@
 
 What it gives up, first to last (STEPS; a step that would change nothing for the configured
 settings, such as a smaller canvas for a model with a fixed input, is left out):
+  0. no zoom       video zoom off (PipelineOptions.zoom_video): one model call per frame
   1. canvas 0.8    the model input at 0.8 of its sides (176×320 -> 144×256 for the bundled model)
   2. no refine     the guided-filter edge refinement off
   3. canvas 0.64   the model input at 0.64 of its sides (-> 112×208)
@@ -37,6 +38,7 @@ class Settings:
     canvas: tuple[int, int] | None   # model input (H, W); None: fixed by the model, not changed
     refine: bool
     mask_every: int
+    zoom: bool = False               # video zoom (PipelineOptions.zoom_video)
 
 
 def scaled_canvas(hw: tuple[int, int], scale: float, multiple: int = 16) -> tuple[int, int]:
@@ -60,6 +62,7 @@ def _mask_every(n: int) -> Callable[[Settings, Settings, int], Settings]:
 # (name, step): each step takes the previous level's settings, the configured ones and the model's
 # size multiple, and gives the next level's settings. First listed: first given up.
 STEPS: tuple[tuple[str, Callable[[Settings, Settings, int], Settings]], ...] = (
+    ("no zoom", lambda s, start, multiple: dataclasses.replace(s, zoom=False)),
     ("canvas 0.8", _canvas(0.8)),
     ("no refine", lambda s, start, multiple: dataclasses.replace(s, refine=False)),
     ("canvas 0.64", _canvas(0.64)),

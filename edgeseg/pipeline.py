@@ -18,6 +18,7 @@ from .preprocess import as_bgr_uint8
 from .segmenter import Segmenter, SegmenterOptions, WorkMask
 from .subject import SUBJECT_MODES, SubjectSelector
 from .timing import StageTimes
+from .zoom_track import ZoomTrack
 
 EFFECTS = ("blur", "replace", "mask", "none", "cutout")
 ALPHA_EFFECTS = ("cutout",)               # effects whose output is BGRA (the person's alpha kept)
@@ -38,6 +39,8 @@ class PipelineOptions:
     scene_cut: float = 0.25
     mask_every: int = 1                    # run the model every N frames, reuse the mask between
     blur_size: int = 320                   # the blur runs at this long side (px), whatever the frame size
+    zoom_video: bool = False               # video frames zoom on small people too (edgeseg.zoom_track): steady
+                                           # boxes, each crop smoothed; up to 3 more model calls on such frames
     subject: str = "all"                   # all | largest | primary: keep every person, or one (edgeseg.subject)
     budget_ms: float | None = None         # hold the p90 frame time under this (edgeseg.governor); None: off
     # OpenCV's worker threads, for the whole process (cv2.setNumThreads) when a Pipeline is made. 1: its
@@ -131,6 +134,7 @@ class Pipeline:
         self._owns_segmenter = segmenter is None
         self.timings = StageTimes()
         self.smoother = TemporalSmoother(opts.temporal_base, opts.temporal_gain, opts.scene_cut)
+        self.zoom_track = ZoomTrack(self._crop_smoother)
         self.compositor = Compositor()
         self.background = Background(opts.background) if opts.background is not None else None
         self._busy = threading.Lock()
@@ -185,6 +189,7 @@ class Pipeline:
     def reset(self) -> None:
         """Forget temporal state (call between unrelated videos)."""
         self.smoother.reset()
+        self.zoom_track.reset()
         self.subject.reset()
         self._work, self._index = None, 0
 
@@ -219,8 +224,10 @@ class Pipeline:
         stage: dict[str, float] = {}
         fresh = self._work is None or self._index % opts.mask_every == 0 or self._work.frame_hw != (h, w)
         if fresh:
+            video_zoom = opts.zoom_video and not still and not self.subject.active
             self._work = self.segmenter.segment_work(frame, stage, self._model_hook(),
-                                                     zoom=still and not self.subject.active)
+                                                     zoom=still and not self.subject.active,
+                                                     track=self.zoom_track if video_zoom else None)
         self._index += 1
         t = time.perf_counter()
         mask = self._work.mask
@@ -268,24 +275,31 @@ class Pipeline:
             return smooth
         return self.subject if smooth is None else (lambda prob: self.subject(smooth(prob)))
 
+    def _crop_smoother(self) -> TemporalSmoother | None:
+        """A zoom box's own temporal smoother (the whole frame's settings); None with temporal off."""
+        o = self.options
+        return TemporalSmoother(o.temporal_base, o.temporal_gain, o.scene_cut) if o.temporal else None
+
     def governor_levels(self) -> list[tuple[str, Settings]]:
         """The levels a governor would step through for this pipeline (level 0: as configured)."""
         seg = self.segmenter
         canvas = None if seg.session.static_hw is not None else tuple(seg.meta.input_hw)
-        return ladder(Settings(canvas, seg.options.refine, self.options.mask_every), seg.meta.multiple)
+        return ladder(Settings(canvas, seg.options.refine, self.options.mask_every, self.options.zoom_video),
+                      seg.meta.multiple)
 
     def _make_governor(self) -> Governor:
         return Governor(self.options.budget_ms, self.governor_levels())
 
     def _apply(self, s: Settings) -> None:
         """Put a governor level into effect: the segmenter gets a copy of its options (the caller's
-        are not changed) and, for a canvas, a copy of its meta; the pipeline's mask_every changes."""
+        are not changed) and, for a canvas, a copy of its meta; the pipeline's mask_every and zoom_video change."""
         seg = self.segmenter
         if seg.options.refine != s.refine:
             seg.options = dataclasses.replace(seg.options, refine=s.refine)
         if s.canvas is not None and tuple(seg.meta.input_hw) != s.canvas:
             seg.meta = dataclasses.replace(seg.meta, input_hw=s.canvas)
         self.options.mask_every = s.mask_every
+        self.options.zoom_video = s.zoom
 
 
 def _reuse(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:

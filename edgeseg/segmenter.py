@@ -19,6 +19,7 @@ from .postprocess import guided_filter, mask_probability
 from .preprocess import as_bgr_uint8, choose_canvas, prepare, resize_fast
 from .session import Session, available_providers, check_threads, folder_error, resolve_providers, short_name
 from .zoom import Box, check_zoom, zoom_boxes
+from .zoom_track import ZoomTrack
 
 
 @dataclass
@@ -133,27 +134,33 @@ class Segmenter:
         return choose_canvas(frame_hw, self.meta.input_hw, self.meta.adaptive, self.meta.multiple)
 
     def segment_work(self, frame: np.ndarray, timings: dict[str, float] | None = None,
-                     smooth: Callable[[np.ndarray], np.ndarray] | None = None, zoom: bool = False) -> WorkMask:
+                     smooth: Callable[[np.ndarray], np.ndarray] | None = None, zoom: bool = False,
+                     track: ZoomTrack | None = None) -> WorkMask:
         """Segment a frame, returning the mask at the working resolution (see SegmenterOptions).
 
         `smooth`, if given, is applied to the model's probability map (at model resolution,
         before refinement): the Pipeline's temporal smoothing hooks in here, where it is cheapest.
         `zoom` (for a still image; with the `zoom` option on) segments small people again as segment()
-        does, at full resolution, and brings that mask back to the working resolution; video frames
-        keep one model call each (the default).
+        does, at full resolution, and brings that mask back to the working resolution. `track` zooms a
+        video frame: its boxes hold still from frame to frame and each crop is smoothed by its own
+        smoother (edgeseg.zoom_track). Neither: one model call (video frames, by default).
         """
         frame = self._open_frame(frame)
         timings = timings if timings is not None else {}
         with self._lock:
             work = self._segment_work(frame, timings, smooth)
-            boxes = self._zoom_boxes(work.mask) if zoom else []
+            boxes = self._frame_boxes(work.mask, work.frame_hw) if zoom or track is not None else []
+            smooths = [None] * len(boxes)
+            if track is not None:
+                kept = track.update(boxes, work.frame_hw)
+                boxes, smooths = [b for b, _ in kept], [f for _, f in kept]
             self.last_zoom = []
             if not boxes:
                 return work
             t = time.perf_counter()
             mask = _resized(work.mask, work.frame_hw)
             timings["postprocess"] += (time.perf_counter() - t) * 1e3
-            self.last_zoom = self._zoom(frame, boxes, work.mask.shape, mask, timings)
+            self.last_zoom = self._zoom(frame, boxes, mask, timings, smooths)
             t = time.perf_counter()
             small = cv2.resize(mask, work.mask.shape[::-1], interpolation=cv2.INTER_AREA)
             timings["postprocess"] += (time.perf_counter() - t) * 1e3
@@ -206,18 +213,21 @@ class Segmenter:
             return []
         return zoom_boxes(work_mask, self.meta.threshold, self.options.zoom_below, self.options.zoom_margin)
 
-    def _zoom(self, frame: np.ndarray, boxes: list[Box], work_hw: tuple[int, int], mask: np.ndarray,
-              timings: dict[str, float]) -> list[Box]:
-        """Segment each box (work pixels) again, cut from the full-resolution frame, and write that
-        mask into `mask` (frame resolution) inside the box, largest group first. Returns the boxes in
-        frame pixels."""
-        fh, fw = frame.shape[:2]
-        wh, ww = work_hw
+    def _frame_boxes(self, work_mask: np.ndarray, frame_hw: tuple[int, int]) -> list[Box]:
+        """_zoom_boxes in frame pixels."""
+        (wh, ww), (fh, fw) = work_mask.shape, frame_hw
+        return [b.scaled(fw / ww, fh / wh, fw, fh) for b in self._zoom_boxes(work_mask)]
+
+    def _zoom(self, frame: np.ndarray, boxes: list[Box], mask: np.ndarray, timings: dict[str, float],
+              smooths: list | None = None) -> list[Box]:
+        """Segment each box (frame pixels) again, cut from the full-resolution frame, and write that
+        mask into `mask` (frame resolution) inside the box, largest group first; `smooths[i]`, if
+        given, runs on box i's probability map. Returns the boxes."""
         done = []
-        for box in boxes:
-            fbox = box.scaled(fw / ww, fh / wh, fw, fh)
+        for i, fbox in enumerate(boxes):
             inner: dict[str, float] = {}
-            crop = self._segment_work(np.ascontiguousarray(frame[fbox.y0:fbox.y1, fbox.x0:fbox.x1]), inner)
+            crop = self._segment_work(np.ascontiguousarray(frame[fbox.y0:fbox.y1, fbox.x0:fbox.x1]), inner,
+                                      smooths[i] if smooths else None)
             t = time.perf_counter()
             bh, bw = fbox.y1 - fbox.y0, fbox.x1 - fbox.x0
             _resized(crop.mask, (bh, bw), mask[fbox.y0:fbox.y1, fbox.x0:fbox.x1])
@@ -234,7 +244,7 @@ class Segmenter:
         Returns a SegmentationResult whose mask is float32 H×W in [0, 1] at the frame's size.
         With `zoom` on, a frame whose people are small is segmented again inside the box around each
         small group (edgeseg.zoom: up to 3 more model calls; `last_zoom` lists the boxes). The Pipeline
-        calls segment_work, which zooms only for a still image.
+        calls segment_work, which zooms on a still image and, with zoom_video, on video (steady boxes).
 
         Raises:
             FrameError: the frame cannot be used (says why).
@@ -247,7 +257,7 @@ class Segmenter:
             fh, fw = work.frame_hw
             mask = _resized(work.mask, (fh, fw))
             timings["postprocess"] += (time.perf_counter() - t) * 1e3
-            self.last_zoom = self._zoom(frame, self._zoom_boxes(work.mask), work.mask.shape, mask, timings)
+            self.last_zoom = self._zoom(frame, self._frame_boxes(work.mask, work.frame_hw), mask, timings)
         return SegmentationResult(np.clip(mask, 0.0, 1.0), timings)
 
 

@@ -83,3 +83,13 @@ def test_flip_averaging_is_off_unless_asked_for(command):
     base = command + ["--no-profile"]
     assert segmenter_options(build_parser().parse_args(base)).flip_average is False
     assert segmenter_options(build_parser().parse_args(base + ["--flip-average"])).flip_average is True
+
+
+def test_process_zooms_video_frames_and_live_only_when_asked():
+    from edgeseg.cli import build_parser, build_pipeline
+    parse = build_parser().parse_args
+    for argv, zooms in ((["process", "a.mp4", "-o", "b.mp4"], True), (["process", "a.mp4", "-o", "b.mp4", "--no-zoom"], False),
+                        (["live"], False), (["live", "--zoom-video"], True)):
+        args = parse(argv + ["--no-profile", "--provider", "cpu"])
+        with build_pipeline(args, offline=argv[0] == "process") as pipe:
+            assert pipe.options.zoom_video is zooms, argv

@@ -20,6 +20,22 @@ def test_the_ladder_gives_up_canvas_then_refinement_then_mask_every_in_a_fixed_o
     assert levels[-1][1] == Settings((96, 160), False, 3)
 
 
+def test_video_zoom_is_the_first_thing_given_up():
+    levels = ladder(Settings((176, 320), True, 1, zoom=True))
+    assert [name for name, _ in levels[:3]] == ["as configured", "no zoom", "canvas 0.8"]
+    assert levels[1][1] == Settings((176, 320), True, 1, zoom=False)
+
+
+def test_a_pipeline_at_the_no_zoom_level_stops_zooming_video(redness_model):
+    opts = PipelineOptions(segmenter=SegmenterOptions(model_path=redness_model, provider="cpu"), zoom_video=True,
+                           budget_ms=5.0)
+    with Pipeline(opts) as pipe:
+        name, settings = pipe.governor_levels()[1]
+        assert name == "no zoom"
+        pipe._apply(settings)
+        assert pipe.options.zoom_video is False
+
+
 def test_steps_that_change_nothing_are_left_out():
     fixed = ladder(Settings(None, False, 2))           # a fixed-input model, refinement already off
     assert [name for name, _ in fixed] == ["as configured", "mask every 3"]
