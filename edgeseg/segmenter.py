@@ -150,7 +150,7 @@ class Segmenter:
         with self._lock:
             work = self._segment_work(frame, timings, smooth)
             boxes = self._frame_boxes(work.mask, work.frame_hw) if zoom or track is not None else []
-            smooths = [None] * len(boxes)
+            smooths = None
             if track is not None:
                 kept = track.update(boxes, work.frame_hw)
                 boxes, smooths = [b for b, _ in kept], [f for _, f in kept]

@@ -50,7 +50,9 @@ def check_zoom(below: float, margin: float) -> None:
         raise ConfigError(f"zoom_margin must be ≥ 0 (the box grows by this fraction of its size), got {margin}")
 
 
-def _grown(x: int, y: int, bw: int, bh: int, margin: float, w: int, h: int) -> Box | None:
+def grown_box(x: int, y: int, bw: int, bh: int, margin: float, w: int, h: int) -> Box | None:
+    """The box (x, y, bw, bh) grown by `margin` of its size on each side, clipped to w × h; None when
+    narrower or shorter than MIN_BOX_PX."""
     cx, cy = x + bw / 2, y + bh / 2
     half_w, half_h = bw * (0.5 + margin), bh * (0.5 + margin)
     box = Box(max(0, int(cx - half_w)), max(0, int(cy - half_h)),
@@ -75,7 +77,7 @@ def zoom_boxes(mask: np.ndarray, threshold: float, below: float, margin: float) 
         return []
     x, y, bw, bh = cv2.boundingRect(person)
     if bw * bh < below * h * w:
-        box = _grown(x, y, bw, bh, margin, w, h)
+        box = grown_box(x, y, bw, bh, margin, w, h)
         return [box] if box else []
     # group at 1/GROUP_SCALE of the size (a 10 % dilation at full size costs more than the model call),
     # then take each group's exact box from the full-size mask inside the group's coarse box
@@ -90,6 +92,6 @@ def zoom_boxes(mask: np.ndarray, threshold: float, below: float, margin: float) 
         if cv2.countNonZero(members) < least:
             continue
         x, y, bw, bh = cv2.boundingRect(members)
-        if bw * bh < below * h * w and (box := _grown(gx + x, gy + y, bw, bh, margin, w, h)):
+        if bw * bh < below * h * w and (box := grown_box(gx + x, gy + y, bw, bh, margin, w, h)):
             boxes.append(box)
     return boxes

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .zoom import Box
+from .zoom import Box, grown_box
 
 SLACK = 0.1        # a new track's box grows by this fraction of its size on each side: room to move
 SHRINK = 0.5       # a kept box is replaced once the people's box covers less than this of its area
@@ -31,18 +31,12 @@ def _contains(outer: Box, inner: Box) -> bool:
 def grown(box: Box, slack: float, hw: tuple[int, int]) -> Box:
     """`box` grown by `slack` of its size on each side, clipped to an image of size hw (H, W)."""
     h, w = hw
-    dx, dy = (box.x1 - box.x0) * slack, (box.y1 - box.y0) * slack
-    return Box(max(0, int(box.x0 - dx)), max(0, int(box.y0 - dy)), min(w, int(box.x1 + dx + 0.999)),
-               min(h, int(box.y1 + dy + 0.999)))
+    return grown_box(box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0, slack, w, h) or box
 
 
-def steady_box(previous: Box | None, new: Box, hw: tuple[int, int], slack: float = SLACK,
-               shrink: float = SHRINK) -> Box:
-    """The box to segment this frame: `previous` while it holds `new` and `new` covers at least
-    `shrink` of it; otherwise `new` grown by `slack` (clipped to hw)."""
-    if previous is not None and _contains(previous, new) and _area(new) >= shrink * _area(previous):
-        return previous
-    return grown(new, slack, hw)
+def holds(kept: Box, new: Box, shrink: float = SHRINK) -> bool:
+    """Whether `kept` is still the box for `new`: it contains it, and `new` covers at least `shrink` of it."""
+    return _contains(kept, new) and _area(new) >= shrink * _area(kept)
 
 
 @dataclass
@@ -77,7 +71,7 @@ class ZoomTrack:
             self._tracks, self._hw = [], hw
         free, kept = list(self._tracks), []
         for b in new:
-            match = next((t for t in free if steady_box(t.box, b, hw) is t.box), None)
+            match = next((t for t in free if holds(t.box, b)), None)
             if match is None:
                 match = _Track(grown(b, SLACK, hw), self._make())
             else:
