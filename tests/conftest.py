@@ -70,6 +70,24 @@ def red_square_frame(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarr
     return frame
 
 
+def small_figure() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 1280×720 frame with a small red figure (60×120 px) holding out a short 3 px wide red arm; the
+    red pixels (truth), and the arm's pixels away from its ends (arm)."""
+    frame = red_square_frame(720, 1280, (600, 300, 660, 420))
+    frame[330:333, 660:690] = (0, 0, 255)
+    truth = np.all(frame == (0, 0, 255), axis=2)
+    arm = np.zeros_like(truth)
+    arm[330:333, 662:688] = True
+    return frame, truth, arm
+
+
+def mask_pipeline(model, **options):
+    """A CPU Pipeline on `model` whose output is the mask (effect 'mask'), with these PipelineOptions."""
+    from edgeseg import SegmenterOptions
+    from edgeseg.pipeline import Pipeline, PipelineOptions
+    return Pipeline(PipelineOptions(segmenter=SegmenterOptions(model_path=model, provider="cpu"), effect="mask", **options))
+
+
 @pytest.fixture(scope="session")
 def short_clip(tmp_path_factory) -> Path:
     """The first 24 frames of the shared desk video, re-encoded (fps kept)."""

@@ -8,7 +8,7 @@ from edgeseg import Segmenter, SegmenterOptions
 from edgeseg.errors import ConfigError
 from edgeseg.metrics import iou
 from edgeseg.zoom import MAX_BOXES, Box, zoom_boxes
-from tests.conftest import red_square_frame
+from tests.conftest import mask_pipeline, red_square_frame, small_figure
 
 
 def _mask(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -77,16 +77,8 @@ def test_unusable_zoom_options_are_refused(redness_model, below, margin):
         Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom_below=below, zoom_margin=margin))
 
 
-def _small_figure() -> tuple[np.ndarray, np.ndarray]:
-    """A 1280×720 frame with a small red figure (60×120 px) holding out a short 3 px wide red arm."""
-    frame = red_square_frame(720, 1280, (600, 300, 660, 420))
-    frame[330:333, 660:690] = (0, 0, 255)
-    truth = np.all(frame == (0, 0, 255), axis=2)
-    return frame, truth
-
-
 def test_a_thin_arm_of_a_small_person_is_found_with_zoom(redness_model):
-    frame, truth = _small_figure()
+    frame, truth, arm = small_figure()
     with Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom=False)) as plain, \
             Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as zoomed:
         without = plain.segment(frame).mask >= 0.5
@@ -94,8 +86,6 @@ def test_a_thin_arm_of_a_small_person_is_found_with_zoom(redness_model):
         assert plain.last_zoom == []
         box, = zoomed.last_zoom
     assert box.x0 <= 600 and box.y0 <= 300 and box.x1 >= 690 and box.y1 >= 420
-    arm = np.zeros_like(truth)
-    arm[330:333, 662:688] = True
     assert (result.mask >= 0.5)[arm].mean() > 0.9 > without[arm].mean()
     assert iou(result.mask >= 0.5, truth) > iou(without, truth)
     assert set(result.timings) == {"preprocess", "inference", "postprocess"}
@@ -110,23 +100,16 @@ def test_a_large_person_is_segmented_once(redness_model):
 
 def test_the_live_path_never_zooms(redness_model):
     """segment_work (the Pipeline's call) keeps one model call per frame, whatever the options."""
-    frame, _ = _small_figure()
+    frame, _, _ = small_figure()
     with Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu")) as zoomed, \
             Segmenter(SegmenterOptions(model_path=redness_model, provider="cpu", zoom=False)) as plain:
         np.testing.assert_array_equal(zoomed.segment_work(frame).mask, plain.segment_work(frame).mask)
         assert zoomed.last_zoom == []
 
 
-def _pipeline(model, **options):
-    from edgeseg.pipeline import Pipeline, PipelineOptions
-    return Pipeline(PipelineOptions(segmenter=SegmenterOptions(model_path=model, provider="cpu"), effect="mask", **options))
-
-
 def test_a_photo_through_the_pipeline_zooms_and_a_video_frame_does_not(redness_model):
-    frame, truth = _small_figure()
-    arm = np.zeros_like(truth)
-    arm[330:333, 662:688] = True
-    with _pipeline(redness_model) as pipe:
+    frame, truth, arm = small_figure()
+    with mask_pipeline(redness_model) as pipe:
         pipe.process(frame)
         assert pipe.segmenter.last_zoom == []
         video = pipe.mask.copy()
@@ -140,8 +123,8 @@ def test_a_photo_through_the_pipeline_zooms_and_a_video_frame_does_not(redness_m
 
 
 def test_a_photo_with_a_subject_lock_is_segmented_once(redness_model):
-    frame, _ = _small_figure()
-    with _pipeline(redness_model, subject="largest") as pipe:
+    frame, _, _ = small_figure()
+    with mask_pipeline(redness_model, subject="largest") as pipe:
         pipe.process(frame, still=True)
         assert pipe.segmenter.last_zoom == []
 
@@ -150,9 +133,9 @@ def test_process_zooms_on_an_image_file(redness_model, tmp_path):
     import cv2
     from edgeseg.sources import open_source
     from edgeseg.video import run_process
-    frame, _ = _small_figure()
+    frame, _, _ = small_figure()
     cv2.imwrite(str(tmp_path / "photo.png"), frame)
-    with _pipeline(redness_model) as pipe:
+    with mask_pipeline(redness_model) as pipe:
         run_process(pipe, open_source(str(tmp_path / "photo.png")), tmp_path / "out.png", progress=False)
         assert len(pipe.segmenter.last_zoom) == 1
     assert cv2.imread(str(tmp_path / "out.png")).shape == frame.shape

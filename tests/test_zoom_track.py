@@ -1,12 +1,10 @@
 """Zoom on video: a box holds still while the people stay inside it, and each box smooths its own crop."""
 from __future__ import annotations
 
-import numpy as np
-
 from edgeseg.postprocess import TemporalSmoother
 from edgeseg.zoom import Box
 from edgeseg.zoom_track import SLACK, ZoomTrack, grown, holds
-from tests.conftest import red_square_frame
+from tests.conftest import mask_pipeline, red_square_frame, small_figure
 
 HW = (720, 1280)
 
@@ -70,19 +68,13 @@ def test_temporal_off_means_no_smoother_for_the_crops():
     assert smooth is None
 
 
-def _pipeline(model, **options):
-    from edgeseg import SegmenterOptions
-    from edgeseg.pipeline import Pipeline, PipelineOptions
-    return Pipeline(PipelineOptions(segmenter=SegmenterOptions(model_path=model, provider="cpu"), effect="mask", **options))
-
-
 def _walking(n: int):
     """Frames of a small red figure (60×120 px in 1280×720) moving 2 px right per frame."""
     return [red_square_frame(720, 1280, (600 + 2 * i, 300, 660 + 2 * i, 420)) for i in range(n)]
 
 
 def test_video_zoom_holds_one_box_while_a_small_person_moves_a_little(redness_model):
-    with _pipeline(redness_model, zoom_video=True) as pipe:
+    with mask_pipeline(redness_model, zoom_video=True) as pipe:
         boxes = []
         for frame in _walking(6):
             pipe.process(frame)
@@ -94,18 +86,15 @@ def test_video_zoom_holds_one_box_while_a_small_person_moves_a_little(redness_mo
 
 def test_video_frames_make_one_call_unless_video_zoom_is_on(redness_model):
     frame = _walking(1)[0]
-    with _pipeline(redness_model) as plain, _pipeline(redness_model, zoom_video=True, subject="largest") as locked:
+    with mask_pipeline(redness_model) as plain, mask_pipeline(redness_model, zoom_video=True, subject="largest") as locked:
         plain.process(frame)
         locked.process(frame)
         assert plain.segmenter.last_zoom == [] and locked.segmenter.last_zoom == []
 
 
 def test_video_zoom_finds_a_thin_arm_the_single_call_misses(redness_model):
-    frame = red_square_frame(720, 1280, (600, 300, 660, 420))
-    frame[330:333, 660:690] = (0, 0, 255)
-    arm = np.zeros(HW, bool)
-    arm[330:333, 662:688] = True
-    with _pipeline(redness_model) as plain, _pipeline(redness_model, zoom_video=True) as zoomed:
+    frame, _, arm = small_figure()
+    with mask_pipeline(redness_model) as plain, mask_pipeline(redness_model, zoom_video=True) as zoomed:
         for _ in range(3):
             plain.process(frame)
             zoomed.process(frame)
@@ -113,7 +102,7 @@ def test_video_zoom_finds_a_thin_arm_the_single_call_misses(redness_model):
 
 
 def test_reset_forgets_the_zoom_boxes(redness_model):
-    with _pipeline(redness_model, zoom_video=True) as pipe:
+    with mask_pipeline(redness_model, zoom_video=True) as pipe:
         pipe.process(_walking(1)[0])
         assert pipe.zoom_track.boxes
         pipe.reset()
