@@ -48,6 +48,8 @@ class TrainConfig:
     init: str | None = None           # start from this checkpoint's weights (a fine-tuning stage)
     ema_decay: float = 0.0            # > 0: validate and save an exponential moving average of the weights
     freeze_bn_stats: bool = False     # BatchNorm keeps its running statistics while training (fine-tuning)
+    fake_quant: bool = False          # train through INT8 export's rounding (qat.py; needs freeze_bn_stats)
+    fake_quant_calib_batches: int = 8  # training batches that measure the activation ranges (fake_quant)
     seed: int = 0
     workers: int = 1
     threads: int = 0                  # torch threads per process; 0: all cores, or cores // processes on a machine
@@ -117,6 +119,11 @@ def config_from_dict(values: dict) -> TrainConfig:
     if cfg.boundary_width < 1 or cfg.boundary_width % 2 == 0:
         raise ConfigError(f"boundary_width {cfg.boundary_width} must be an odd number of px ≥ 1 (5 is within 2 px "
                           "of the edge)")
+    if cfg.fake_quant and not cfg.freeze_bn_stats:
+        raise ConfigError("fake_quant folds BatchNorm's running statistics into the convolutions; "
+                          "set freeze_bn_stats: true as well (fake_quant is for fine-tuning)")
+    if cfg.fake_quant and cfg.fake_quant_calib_batches < 1:
+        raise ConfigError(f"fake_quant_calib_batches {cfg.fake_quant_calib_batches} must be ≥ 1")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.samples_per_epoch < cfg.batch_size:
         raise ConfigError("epochs and batch_size must be ≥ 1 and samples_per_epoch ≥ batch_size")
     return cfg

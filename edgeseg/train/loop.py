@@ -5,6 +5,7 @@ makes its share of every global batch, DDP averages the gradients, rank 0 valida
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ from .ema import WeightAverage
 from .grow import grow_state_dict
 from .losses import bce_dice_loss
 from .model import build_model, canonical_config, count_parameters
+from .qat import calibrate, enable_fake_quant
 from .validation import validate
 
 log = logging.getLogger(__name__)
@@ -178,6 +180,16 @@ def build(cfg: TrainConfig, out: Path, resume: bool, dist: Dist) -> Trainee:
     return t
 
 
+def prepare_fake_quant(t: Trainee, data: TrainData, cfg: TrainConfig, dist: Dist) -> None:
+    """cfg.fake_quant: the model (and its EMA) compute as the INT8 export will, with activation ranges
+    measured on the first batches of a stream no epoch draws (the same on every process)."""
+    batches = EpochBatches(data.augmenter, cfg, epoch=cfg.epochs + 1000)
+    xs = [x.to(dist.device) for x, _, _ in itertools.islice(iter(batches), cfg.fake_quant_calib_batches)]
+    for model in [t.model] + ([t.ema.model] if t.ema is not None else []):
+        n = calibrate(enable_fake_quant(model), xs)
+    log.info("fake quantisation on: int8 weights, %d activation ranges from %d batches", n, len(xs))
+
+
 def train_epoch(t: Trainee, data: TrainData, cfg: TrainConfig, dist: Dist, epoch: int, per_sample: bool) -> float:
     """One epoch of optimiser steps; returns the mean loss of the global batches."""
     t.model.train()
@@ -282,6 +294,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False) -> dict |
         torch.manual_seed(cfg.seed)
         data = load_data(cfg)
         t = build(cfg, out, resume, dist)
+        if cfg.fake_quant:
+            prepare_fake_quant(t, data, cfg, dist)
         per_sample = cfg.seed_per_sample or dist.world > 1 or cfg.workers > 1
         if per_sample and not cfg.seed_per_sample:
             log.info("the work is split (%d processes, %d loader workers): each sample is seeded by its index "
