@@ -325,6 +325,14 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def _flag(key: str, value) -> str:
+    """How a training override was spelt on the command line (for its error message)."""
+    name = "--" + key.replace("_", "-")
+    if isinstance(value, bool):
+        return name if value else "--no-" + name[2:]
+    return f"{name} {' '.join(value) if key == 'data' else value}"
+
+
 def cmd_train(args) -> int:
     try:
         import torch  # noqa: F401
@@ -335,12 +343,13 @@ def cmd_train(args) -> int:
     from .train.loop import require_data, train
     cfg = load_config(args.config)
     overrides = {k: v for k, v in (("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
-                                   ("samples_per_epoch", args.samples_per_epoch)) if v is not None}
+                                   ("samples_per_epoch", args.samples_per_epoch), ("fake_quant", args.fake_quant))
+                 if v is not None}
     if overrides:               # the same checks as the config file's
         try:
             cfg = config_from_dict({**cfg.to_dict(), **overrides})
         except ConfigError as exc:
-            flags = " ".join(f"--{k.replace('_', '-')} {' '.join(v) if k == 'data' else v}" for k, v in overrides.items())
+            flags = " ".join(_flag(k, v) for k, v in overrides.items())
             raise ConfigError(f"{flags}: {exc}") from None
     require_data(cfg.data)
     from .train.distributed import launch, under_torchrun
@@ -482,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--epochs", type=int)
     sp.add_argument("--batch-size", type=int)
     sp.add_argument("--samples-per-epoch", type=int)
+    sp.add_argument("--fake-quant", action=argparse.BooleanOptionalAction, default=None,
+                    help="train through INT8 export's rounding (quantisation-aware fine-tuning; the config needs "
+                         "freeze_bn_stats, as configs/finetune.yaml has): its int8 file then loses less")
     sp.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (also with another --nproc)")
     sp.add_argument("--nproc", type=int, default=1,
                     help="train in N processes on this machine (DDP through torchrun: one GPU each, or gloo "

@@ -47,6 +47,7 @@ def test_effect_flags_out_of_range_name_the_flag(flag, value, capsys):
     (["--epochs", "0"], "--epochs 0:"),
     (["--batch-size", "0"], "--batch-size 0:"),
     (["--batch-size", "64", "--samples-per-epoch", "32"], "samples_per_epoch ≥ batch_size"),
+    (["--fake-quant"], "--fake-quant: fake_quant folds BatchNorm's running statistics"),
 ])
 def test_train_options_pass_the_config_file_checks(tmp_path, capsys, args, words):
     pytest.importorskip("torch")
