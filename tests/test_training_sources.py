@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from edgeseg.train.augment import (AugmentConfig, Augmenter, edge_band, object_crop,  # noqa: E402
-                                   group_sample, paste_distractors, random_blob, recolour_background,
+                                   group_sample, match_background, paste_distractors, random_blob, recolour_background,
                                    spatial_sample)
 from edgeseg.train.bystanders import bystander_boxes  # noqa: E402
 from edgeseg.train.data import Pair, ignore_map, person_bbox  # noqa: E402
@@ -181,6 +181,33 @@ def test_background_recolouring_is_off_unless_asked_and_keeps_older_configs_samp
     recoloured = Augmenter([pair], [], [], AugmentConfig(p_background_hue=1.0, **NO_PHOTOMETRIC))
     a, b, c = (aug.sample((96, 160), np.random.default_rng(5)) for aug in (plain, again, recoloured))
     assert np.array_equal(a[0], b[0])
+    person = a[1] > 0.5
+    assert np.array_equal(c[1], a[1]) and np.array_equal(c[0][person], a[0][person])
+    assert not np.array_equal(c[0][~person], a[0][~person])
+
+
+def test_a_matched_background_meets_the_person_at_low_contrast_and_leaves_the_person_alone():
+    rng = np.random.default_rng(4)
+    img = np.zeros((96, 96, 3), np.uint8)
+    img[:] = (230, 230, 230)                             # a bright wall
+    img += rng.integers(0, 20, img.shape).astype(np.uint8)
+    mask = np.zeros((96, 96), np.float32)
+    mask[20:96, 30:66] = 1.0
+    img[mask > 0.5] = (30, 40, 50)                       # a dark jacket
+    out = match_background(img, mask, rng)
+    person = mask > 0.5
+    assert np.array_equal(out[person], img[person])
+    gap = lambda im: abs(float(im[~person].mean()) - float(im[person].mean()))  # noqa: E731
+    assert gap(out) < 0.5 * gap(img)
+    nobody = np.zeros((96, 96), np.float32)
+    assert np.array_equal(match_background(img, nobody, rng), img)
+
+
+def test_background_matching_is_off_unless_asked_and_keeps_older_configs_samples():
+    pair = _pair()
+    plain = Augmenter([pair], [], [], AugmentConfig(**NO_PHOTOMETRIC))
+    matched = Augmenter([pair], [], [], AugmentConfig(p_background_match=1.0, **NO_PHOTOMETRIC))
+    a, c = (aug.sample((96, 160), np.random.default_rng(5)) for aug in (plain, matched))
     person = a[1] > 0.5
     assert np.array_equal(c[1], a[1]) and np.array_equal(c[0][person], a[0][person])
     assert not np.array_equal(c[0][~person], a[0][~person])

@@ -40,6 +40,8 @@ class AugmentConfig:
     object_crop_sources: tuple[str, ...] = ("coco",)   # sources that label every person (crops are really empty)
     p_background_hue: float = 0.0   # rotate the background's hue (the person keeps theirs): red walls, pink
                                     # graffiti and skin-coloured things are background too
+    p_background_match: float = 0.0  # move the background's colours (Lab mean and spread) towards the person's
+                                    # near their edge: dark hair against dark trees, a white shirt on a bright wall
     p_group: float = 0.0            # 2 to group_max whole people pasted large, side by side and overlapping,
     group_max: int = 4              # into a scene: a one-person training set teaches that the others are background
     p_distractor: float = 0.0       # paste 1 to distractor_max blobs of another photo's texture behind the
@@ -304,6 +306,29 @@ def recolour_background(img: np.ndarray, mask: np.ndarray, rng: np.random.Genera
     return out
 
 
+def match_background(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The image with its background's colours (mask < 0.5; Lab mean and standard deviation per channel)
+    moved 50-100 % of the way to those of the person's pixels near their edge (within about 1/12 of the
+    image height), so person and background meet at low contrast; person pixels are unchanged, and the
+    new background is blended in over the mask's softened edge. Without person or background pixels the
+    image comes back as it was."""
+    person = mask >= 0.5
+    near = person & edge_band(mask, max(5, img.shape[0] // 12) | 1)
+    if near.sum() < 20 or (~person).sum() < 20:
+        return img
+    lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
+    ref, bg = lab[near], lab[~person]
+    mu_r, sd_r = ref.mean(0), ref.std(0) + 1.0
+    mu_b, sd_b = bg.mean(0), bg.std(0) + 1.0
+    t = rng.uniform(0.5, 1.0)
+    mu, sd = mu_b + t * (mu_r - mu_b), sd_b + t * (sd_r - sd_b)
+    moved = np.clip((lab - mu_b) * (sd / sd_b) + mu, 0, 255).astype(np.uint8)
+    recoloured = cv2.cvtColor(moved, cv2.COLOR_LAB2BGR)
+    alpha = cv2.GaussianBlur(person.astype(np.float32), (3, 3), 0)
+    alpha[person] = 1.0
+    return _blend(img, recoloured, alpha)
+
+
 def random_blob(hw: tuple[int, int], centre: tuple[float, float], radius: float,
                 rng: np.random.Generator) -> np.ndarray:
     """A float32 H×W alpha in [0, 1]: an irregular, smooth-edged blob (a star polygon of 5-10 vertices at
@@ -450,4 +475,6 @@ class Augmenter:
             img = paste_distractors(img, mask, self._textures(out_hw, count, rng), count, rng)
         if self.cfg.p_background_hue > 0 and rng.random() < self.cfg.p_background_hue:
             img = recolour_background(img, mask, rng)
+        if self.cfg.p_background_match > 0 and rng.random() < self.cfg.p_background_match:   # only when enabled
+            img = match_background(img, mask, rng)
         return photometric(img, self.cfg, rng), mask, valid
