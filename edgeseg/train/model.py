@@ -38,6 +38,12 @@ def conv_bn_act(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 
     return nn.Sequential(*layers)
 
 
+def is_conv_bn(m: nn.Module) -> bool:
+    """Whether `m` is a conv_bn_act block: a Conv2d followed by its BatchNorm (and maybe a ReLU)."""
+    return (isinstance(m, nn.Sequential) and len(m) >= 2 and isinstance(m[0], nn.Conv2d)
+            and isinstance(m[1], nn.BatchNorm2d))
+
+
 class DownBlock(nn.Module):
     """Depthwise 3×3 stride 2 then pointwise: halves resolution, changes width."""
 

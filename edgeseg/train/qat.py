@@ -24,7 +24,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .model import EdgeUNet, GlobalContext, InvertedResidual, UpBlock, upsample2
+from .model import EdgeUNet, GlobalContext, InvertedResidual, UpBlock, is_conv_bn, upsample2
 
 WEIGHT_LEVELS = 127        # symmetric int8: q in [-127, 127]
 ACT_LEVELS = 255           # uint8: q in [0, 255]
@@ -99,11 +99,6 @@ def _round_output(module: nn.Module, _inputs, output: torch.Tensor) -> torch.Ten
     return module.act_range(output)
 
 
-def _is_conv_bn(m: nn.Module) -> bool:
-    return (isinstance(m, nn.Sequential) and len(m) >= 2 and isinstance(m[0], nn.Conv2d)
-            and isinstance(m[1], nn.BatchNorm2d))
-
-
 def enable_fake_quant(model: EdgeUNet) -> EdgeUNet:
     """Make `model` (in place) compute as its INT8 export does; the first conv (stem) keeps float
     weights but rounds its output, the head stays float. Returns the model."""
@@ -113,7 +108,7 @@ def enable_fake_quant(model: EdgeUNet) -> EdgeUNet:
         setattr(m, name, ActRange().to(device))
 
     for name, m in model.named_modules():
-        if _is_conv_bn(m):
+        if is_conv_bn(m):
             attach(m)
             if name == "stem":      # float weights, as export keeps them; its output is rounded
                 m.register_forward_hook(_round_output)

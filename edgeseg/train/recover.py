@@ -29,7 +29,7 @@ from torch import nn
 from ..errors import EdgeSegError, ModelError
 from ..meta import META_KEY, ModelMeta
 from .checkpoint import save_checkpoint
-from .model import EdgeUNet, bilinear_kernel, build_model
+from .model import EdgeUNet, bilinear_kernel, build_model, is_conv_bn
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ def _conv_bn_pairs(model: EdgeUNet) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | No
     """Every Conv2d in forward order with the BatchNorm that follows it (None for fc and head)."""
     pairs = []
     for module in model.modules():
-        if isinstance(module, nn.Sequential) and len(module) >= 2 and isinstance(module[0], nn.Conv2d) \
-                and isinstance(module[1], nn.BatchNorm2d):
+        if is_conv_bn(module):
             pairs.append((module[0], module[1]))
         elif isinstance(module, nn.Conv2d) and module.bias is not None:
             pairs.append((module, None))
