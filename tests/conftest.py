@@ -81,6 +81,17 @@ def small_figure() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return frame, truth, arm
 
 
+TINY = {"arch": "EdgeUNet", "widths": [4, 8, 8, 8], "blocks": [1, 1, 1], "expand": 2}   # a model config export takes in seconds
+
+
+def save_tiny_checkpoint(model, path: Path) -> Path:
+    """`model` (built from TINY) as a training checkpoint at a 64×96 base canvas, as export reads it."""
+    from edgeseg.train.checkpoint import save_checkpoint
+    save_checkpoint({"model": model.state_dict(), "model_config": TINY, "epoch": 0,
+                     "input": {"hw": [64, 96], "adaptive": True}}, path)
+    return path
+
+
 def mask_pipeline(model, **options):
     """A CPU Pipeline on `model` whose output is the mask (effect 'mask'), with these PipelineOptions."""
     from edgeseg import SegmenterOptions

@@ -9,23 +9,19 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from edgeseg import Segmenter, SegmenterOptions  # noqa: E402
-from edgeseg.train.checkpoint import save_checkpoint  # noqa: E402
 from edgeseg.train.model import build_model  # noqa: E402
 from export.__main__ import main as export_main  # noqa: E402
 from export.steps import read_meta  # noqa: E402
 from export.verify import gate  # noqa: E402
+from tests.conftest import TINY, save_tiny_checkpoint  # noqa: E402
 
-TINY = {"arch": "EdgeUNet", "widths": [4, 8, 8, 8], "blocks": [1, 1, 1], "expand": 2}
 
 
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory):
     torch.manual_seed(0)
     model = build_model(TINY)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint({"model": model.state_dict(), "model_config": TINY, "epoch": 0,
-                     "input": {"hw": [64, 96], "adaptive": True}}, path)
-    return path
+    return save_tiny_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "tiny.pt")
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,14 @@ pytest.importorskip("onnx")
 
 from edgeseg.errors import ConfigError  # noqa: E402
 from edgeseg.files import read_images_spread  # noqa: E402
-from edgeseg.train.checkpoint import save_checkpoint  # noqa: E402
 from edgeseg.train.config import config_from_dict  # noqa: E402
 from edgeseg.train.model import build_model  # noqa: E402
 from edgeseg.train.qat import calibrate, enable_fake_quant, fake_quant_weight, ranges  # noqa: E402
 from export.__main__ import main as export_main  # noqa: E402
 from export.quantize import calibration_tensors  # noqa: E402
 from export.steps import read_meta  # noqa: E402
+from tests.conftest import TINY, save_tiny_checkpoint  # noqa: E402
 
-TINY = {"arch": "EdgeUNet", "widths": [4, 8, 8, 8], "blocks": [1, 1, 1], "expand": 2}
 
 
 def tiny_model(seed: int = 0):
@@ -100,9 +99,7 @@ def int8_ranges(path) -> list[tuple[float, float]]:
 
 def test_the_ranges_measured_are_the_ranges_the_int8_export_rounds_over(small_pairs, tmp_path):
     model = tiny_model(seed=3)
-    ckpt = tmp_path / "tiny.pt"
-    save_checkpoint({"model": model.state_dict(), "model_config": TINY, "epoch": 0,
-                     "input": {"hw": [64, 96], "adaptive": True}}, ckpt)
+    ckpt = save_tiny_checkpoint(model, tmp_path / "tiny.pt")
     assert export_main([str(ckpt), "--out", str(tmp_path), "--precision", "fp32,int8", "--calib", str(small_pairs),
                         "--calib-count", "8", "--no-latency"]) == 0
     meta = read_meta(tmp_path / "model.onnx")

@@ -15,8 +15,8 @@ from edgeseg.train.checkpoint import save_checkpoint  # noqa: E402
 from edgeseg.train.model import build_model  # noqa: E402
 from export.steps import export_onnx, write_meta  # noqa: E402
 from export.verify import PARITY_TOLERANCE, torch_parity  # noqa: E402
+from tests.conftest import TINY  # noqa: E402
 
-TINY = {"arch": "EdgeUNet", "widths": [4, 8, 8, 8], "blocks": [1, 1, 1], "expand": 2}
 TRAINED = ModelMeta(input_hw=(64, 96), adaptive=True)
 WRONG = {"mean/std": {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}, "colour": {"colour": "BGR"}}
 
