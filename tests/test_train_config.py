@@ -65,6 +65,12 @@ def test_the_boundary_band_width_must_be_odd_and_positive(width):
         config_from_dict({"data": ["a"], "boundary_width": width})
 
 
+@pytest.mark.parametrize("fraction", [0.0, 1.5])
+def test_the_hard_pixel_share_must_be_a_fraction_of_the_pixels(fraction):
+    with pytest.raises(ConfigError, match="ohem_fraction"):
+        config_from_dict({"data": ["a"], "ohem_weight": 0.3, "ohem_fraction": fraction})
+
+
 def test_coarse_edge_folders_must_be_data_folders():
     with pytest.raises(ConfigError, match="coarse_edges"):
         config_from_dict({"data": ["a"], "coarse_edges": ["b"]})

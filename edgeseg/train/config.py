@@ -45,6 +45,8 @@ class TrainConfig:
     boundary_weight: float = 0.0      # extra BCE weight within a few px of the mask edge
     boundary_width: int = 5           # px (odd, at the canvas) of that band: 5 is within 2 px of the edge
     lovasz_weight: float = 0.0        # weight of a Lovász hinge term (a surrogate of 1 - IoU; losses.py)
+    ohem_weight: float = 0.0          # weight of a BCE term over each image's hardest pixels (losses.hard_pixel_bce)
+    ohem_fraction: float = 0.1        # the share of pixels that term averages over
     init: str | None = None           # start from this checkpoint's weights (a fine-tuning stage)
     ema_decay: float = 0.0            # > 0: validate and save an exponential moving average of the weights
     freeze_bn_stats: bool = False     # BatchNorm keeps its running statistics while training (fine-tuning)
@@ -119,6 +121,9 @@ def config_from_dict(values: dict) -> TrainConfig:
     if cfg.boundary_width < 1 or cfg.boundary_width % 2 == 0:
         raise ConfigError(f"boundary_width {cfg.boundary_width} must be an odd number of px ≥ 1 (5 is within 2 px "
                           "of the edge)")
+    if not 0.0 < cfg.ohem_fraction <= 1.0:
+        raise ConfigError(f"ohem_fraction {cfg.ohem_fraction} must be in (0, 1]: the share of each image's pixels "
+                          "that the hard-pixel term averages over (0.1 is typical)")
     if cfg.fake_quant and not cfg.freeze_bn_stats:
         raise ConfigError("fake_quant folds BatchNorm's running statistics into the convolutions; "
                           "set freeze_bn_stats: true as well (fake_quant is for fine-tuning)")

@@ -211,7 +211,7 @@ def train_epoch(t: Trainee, data: TrainData, cfg: TrainConfig, dist: Dist, epoch
         with torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             logits = t.forward(x)
         loss = bce_dice_loss(logits.float(), y, cfg.dice_weight, cfg.boundary_weight, valid, cfg.lovasz_weight,
-                             cfg.boundary_width)
+                             cfg.boundary_width, cfg.ohem_weight, cfg.ohem_fraction)
         t.opt.zero_grad(set_to_none=True)
         (loss * weight if weight != 1.0 else loss).backward()
         t.opt.step()

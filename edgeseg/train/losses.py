@@ -1,4 +1,4 @@
-"""BCE + soft Dice (+ an optional Lovász hinge), computed on logits."""
+"""BCE + soft Dice (+ an optional Lovász hinge and hard-pixel BCE), computed on logits."""
 from __future__ import annotations
 
 import torch
@@ -52,11 +52,26 @@ def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
     return torch.stack(losses).mean() if losses else logits.sum() * 0.0
 
 
+def hard_pixel_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+                   fraction: float = 0.1) -> torch.Tensor:
+    """Online hard example mining: the mean (weighted) BCE of the hardest `fraction` of each image's pixels.
+
+    The plain mean is ruled by the many easy pixels, so a region the model misses with confidence (dark hair
+    against dark trees) moves it little; this term averages over the worst pixels only. Pixels whose weight
+    is 0 (no label) have no loss and rank last.
+    """
+    per_px = F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction="none").flatten(1)
+    k = max(1, int(round(fraction * per_px.shape[1])))
+    return per_px.topk(k, dim=1).values.mean()
+
+
 def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1.0,
                   boundary_weight: float = 0.0, valid: torch.Tensor | None = None,
-                  lovasz_weight: float = 0.0, boundary_width: int = 5) -> torch.Tensor:
+                  lovasz_weight: float = 0.0, boundary_width: int = 5, ohem_weight: float = 0.0,
+                  ohem_fraction: float = 0.1) -> torch.Tensor:
     """BCE (optionally weighted 1 + boundary_weight within the `boundary_band` of width
-    boundary_width px) + dice_weight · soft Dice (+ lovasz_weight · `lovasz_hinge` when it is not 0).
+    boundary_width px) + dice_weight · soft Dice (+ lovasz_weight · `lovasz_hinge` and
+    ohem_weight · `hard_pixel_bce` over the hardest ohem_fraction of pixels, each when it is not 0).
 
     valid: 1 where a pixel has a label, 0 where it has none (it then adds nothing to either term).
     The BCE is the weighted sum over all pixels divided by their count, so with every pixel valid
@@ -67,4 +82,6 @@ def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float
         weight = valid if weight is None else weight * valid
     bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
     loss = bce + dice_weight * dice_loss(logits, target, valid=valid)
+    if ohem_weight:
+        loss = loss + ohem_weight * hard_pixel_bce(logits, target, weight, ohem_fraction)
     return loss + lovasz_weight * lovasz_hinge(logits, target, valid) if lovasz_weight else loss
