@@ -54,8 +54,10 @@ def test_tiny_column_shaped_images_composite_without_error():
 
 # --------------------------------------------------------------------------- the edge-band composite
 
-from edgeseg.compose import (BACKGROUND, BAND_MIN_UPSCALE, EDGE, PERSON, SNAP, band_grid,  # noqa: E402
-                             tile_kinds, upscale_rect)
+from edgeseg.compose import (ALPHA_CEIL, ALPHA_FLOOR, ALPHA_LUT, BACKGROUND, BAND_MIN_UPSCALE,  # noqa: E402
+                             EDGE, PERSON, SNAP, band_grid, tile_kinds, upscale_rect)
+
+PREMULTIPLIED_LEVELS = SNAP + 2     # a blurred background weighted by 1 - a before its upscale: two levels more
 
 
 def real_frames(sizes, count=2):
@@ -84,21 +86,37 @@ def real_frames(sizes, count=2):
 
 
 def old_blur_composite(frame, small, mask, alpha_small):
-    """The composite as it was: alpha and blur upscaled to the frame, then one whole-frame blend."""
+    """The composite as it was, on the remapped alpha: alpha and blur upscaled to the frame, then one
+    whole-frame blend."""
     h, w = frame.shape[:2]
     c = Compositor()
     bg = c.blur_behind(frame, mask, 12.0, 320, small)
-    return c.blend(frame, bg, cv2.resize(alpha_small, (w, h), interpolation=cv2.INTER_LINEAR)).copy()
+    alpha = cv2.resize(cv2.LUT(alpha_small, ALPHA_LUT), (w, h), interpolation=cv2.INTER_LINEAR)
+    return c.blend(frame, bg, alpha).copy()
 
 
-def test_the_band_composite_matches_the_whole_frame_blend_on_real_frames():
-    for frame, small, mask, alpha_small in real_frames([(1920, 1080), (3840, 2160)]):
+def test_the_composite_matches_the_whole_frame_blend_on_real_frames():
+    for frame, small, mask, alpha_small in real_frames([(1280, 720), (1920, 1080), (3840, 2160)]):
         c = Compositor()
         new = c.composite(frame, alpha_small, c.blur_behind_small(frame, mask, 12.0, 320, small))
         diff = np.abs(new.astype(np.int16) - old_blur_composite(frame, small, mask, alpha_small))
-        assert diff.max() <= SNAP, f"{frame.shape}: the new composite moved a pixel by {diff.max()} levels"
+        assert diff.max() <= PREMULTIPLIED_LEVELS, f"{frame.shape}: the composite moved a pixel by {diff.max()} levels"
+        assert (diff > SNAP).mean() < 1e-3, f"{frame.shape}: {(diff > SNAP).mean():.2%} of the values moved > {SNAP}"
     assert frame.shape[0] * frame.shape[1] >= BAND_MIN_UPSCALE * alpha_small.size   # the 4K frames took tiles
     assert band_grid(frame.shape[:2], alpha_small.shape) is not None
+
+
+def test_faint_alpha_shows_only_the_background_and_near_full_alpha_only_the_frame():
+    frame = np.full((90, 160, 3), 200, np.uint8)
+    background = np.full((90, 160, 3), 40, np.uint8)
+    alpha = np.zeros((45, 80), np.uint8)
+    alpha[:, :20], alpha[:, 20:40], alpha[:, 40:60], alpha[:, 60:] = ALPHA_FLOOR, 128, ALPHA_CEIL, 255
+    for bg in (background, background[::3, ::3]):        # frame-sized (replace) and small (blur)
+        out = Compositor().composite(frame, alpha, np.ascontiguousarray(bg)).astype(int)
+        assert (out[:, :36] == 40).all()                  # no haze of the frame over the background
+        assert 100 < out[:, 44:76].mean() < 140           # a soft edge stays soft
+        assert (out[:, 84:] == 200).all()
+    assert ALPHA_LUT[0] == 0 and ALPHA_LUT[ALPHA_FLOOR] == 0 and ALPHA_LUT[ALPHA_CEIL] == 255
 
 
 def test_a_cut_of_a_bilinear_upscale_equals_that_part_of_the_whole_upscale():
@@ -131,11 +149,15 @@ def test_a_ragged_upscale_blends_the_whole_frame_with_the_same_result():
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 256, (768, 1366, 3), np.uint8)
     alpha_small = cv2.GaussianBlur(rng.integers(0, 256, (270, 480), np.uint8), (0, 0), 4)
-    bg = rng.integers(0, 256, (120, 213, 3), np.uint8)
     assert band_grid((768, 1366), (270, 480)) is None
-    new = Compositor().composite(frame, alpha_small, bg)
-    old = Compositor().blend(frame, cv2.resize(bg, (1366, 768)), cv2.resize(alpha_small, (1366, 768)))
-    assert np.array_equal(new, old)
+    alpha = cv2.resize(cv2.LUT(alpha_small, ALPHA_LUT), (1366, 768))
+    replacement = rng.integers(0, 256, (768, 1366, 3), np.uint8)
+    new = Compositor().composite(frame, alpha_small, replacement)
+    assert np.array_equal(new, Compositor().blend(frame, replacement, alpha))
+    blur = cv2.GaussianBlur(rng.integers(0, 256, (120, 213, 3), np.uint8), (0, 0), 8)   # smooth, as a blur is
+    new = Compositor().composite(frame, alpha_small, blur)
+    old = Compositor().blend(frame, cv2.resize(blur, (1366, 768)), alpha)
+    assert np.abs(new.astype(np.int16) - old).max() <= PREMULTIPLIED_LEVELS
 
 
 def test_the_band_composite_leaves_no_halo_of_the_person():
