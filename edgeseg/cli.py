@@ -343,7 +343,8 @@ def cmd_train(args) -> int:
     from .train.loop import require_data, train
     cfg = load_config(args.config)
     overrides = {k: v for k, v in (("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
-                                   ("samples_per_epoch", args.samples_per_epoch), ("fake_quant", args.fake_quant))
+                                   ("samples_per_epoch", args.samples_per_epoch), ("fake_quant", args.fake_quant),
+                                   ("seed", args.seed))
                  if v is not None}
     if overrides:               # the same checks as the config file's
         try:
@@ -491,6 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--epochs", type=int)
     sp.add_argument("--batch-size", type=int)
     sp.add_argument("--samples-per-epoch", type=int)
+    sp.add_argument("--seed", type=int, help="the run's random seed (the config's seed otherwise); the default "
+                                             "model averages two runs that differ only in it")
     sp.add_argument("--fake-quant", action=argparse.BooleanOptionalAction, default=None,
                     help="train through INT8 export's rounding (quantisation-aware fine-tuning; the config needs "
                          "freeze_bn_stats, as configs/finetune.yaml has): its int8 file then loses less")

@@ -223,7 +223,7 @@ def trained_meta(state: dict) -> ModelMeta:
 def save_weights(state: dict, meta: ModelMeta, path: Path) -> Path:
     """The weights-only checkpoint shipped beside the ONNX file: what `init:` needs, nothing to resume from."""
     from edgeseg.train.checkpoint import save_checkpoint
-    keep = {k: state[k] for k in ("model", "model_config", "epoch", "train_config") if k in state}
+    keep = {k: state[k] for k in ("model", "model_config", "epoch", "train_config", "soup") if k in state}
     return save_checkpoint({**keep, "best": -1.0, "history": [], "meta": json.loads(meta.to_json())}, path)
 
 

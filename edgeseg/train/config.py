@@ -53,6 +53,7 @@ class TrainConfig:
     fake_quant: bool = False          # train through INT8 export's rounding (qat.py; needs freeze_bn_stats)
     fake_quant_calib_batches: int = 8  # training batches that measure the activation ranges (fake_quant)
     seed: int = 0
+    keep_epochs: bool = False         # also write OUT/epoch{N}.pt each epoch (for `python -m edgeseg.train.soup`)
     workers: int = 1
     threads: int = 0                  # torch threads per process; 0: all cores, or cores // processes on a machine
     # several processes (torchrun, `edgeseg train --nproc N`): batch_size is the global batch, see the README

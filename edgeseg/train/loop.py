@@ -249,6 +249,8 @@ def end_epoch(t: Trainee, data: TrainData, cfg: TrainConfig, out: Path, epoch: i
     if t.ema is not None:   # "model" holds the averaged weights (what export and `init:` use)
         state.update(train_model=_cpu(t.model.state_dict()), ema_updates=t.ema.updates)
     save_checkpoint(state, out / "last.pt")
+    if cfg.keep_epochs:
+        save_checkpoint(state, out / f"epoch{epoch + 1}.pt")
     if is_best:
         save_checkpoint(state, out / "best.pt")
     (out / "history.json").write_text(json.dumps(t.history, indent=1))
