@@ -24,6 +24,11 @@ ALPHA_LUT = np.clip((np.arange(256) - ALPHA_FLOOR) * 255.0 / (ALPHA_CEIL - ALPHA
 # the default model (30-45 % of the tiles): 0.71-0.87x the whole-frame composite at 4K, 0.90-0.94x at
 # 1440p, 0.95-1.09x at 1080p (1.14x in the pipeline, benchmarks.e2e), 1.05-1.5x at 720p and 360p
 BAND_MIN_UPSCALE = 24
+# Weighting a small background by 1 - a before its upscale pays from this frame/alpha area ratio up (1080p and
+# over for a 480 px working size): the weighted background is upscaled from the alpha's size, larger than the
+# blur's, and below it that costs more than the full-resolution multiply it saves (the composite stage, old vs
+# new in one process: 1.26x at 360p, 1.11x at 720p; 0.92x at 1080p, 0.82x at 1440p, 0.87x at 4K)
+PREMULTIPLY_MIN_UPSCALE = 12
 
 
 def cover_resize(image: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
@@ -131,9 +136,10 @@ class Compositor:
                   out: np.ndarray | None = None, tile_px: int | tuple[int, int] = TILE_PX) -> np.ndarray:
         """out = frame·a + background·(1 − a), a = the alpha through ALPHA_LUT, upscaled bilinearly to the frame, / 255.
 
-        A small background (the blur) is weighted by 1 − a at the alpha's size and upscaled once into `out`, so
-        full resolution only adds frame·a (one multiply and one add a pixel, where the blend needs two multiplies);
-        a frame-sized background (a replacement) is copied into `out` and blended. Where the frame is at least
+        Where the frame is at least PREMULTIPLY_MIN_UPSCALE times the alpha's area, a small background (the blur)
+        is weighted by 1 − a at the alpha's size and upscaled once into `out`, so full resolution only adds
+        frame·a (one multiply and one add a pixel, where the blend needs two multiplies); otherwise the
+        background is upscaled (or, frame-sized, copied) into `out` and blended. Where the frame is at least
         BAND_MIN_UPSCALE times the alpha's area, tiles whose alpha is ≥ 253 throughout are copied from the frame
         and only tiles of the edge band (2 < a < 253 somewhere) are blended, their alpha upscaled exactly tile row
         by tile row; smaller upscales blend the whole frame (the tiles would cost more than they save). The
@@ -150,12 +156,14 @@ class Compositor:
         sh, sw = alpha_small.shape
         alpha_small = cv2.LUT(alpha_small, ALPHA_LUT, dst=self._buf("alpha_lut", (sh, sw)))
         grid = band_grid((h, w), (sh, sw), tile_px) if h * w >= BAND_MIN_UPSCALE * sh * sw else None
-        premultiplied = background.shape[:2] != (h, w)
+        premultiplied = background.shape[:2] != (h, w) and h * w >= PREMULTIPLY_MIN_UPSCALE * sh * sw
         if premultiplied:
             cv2.resize(self._weighted_background(background, alpha_small), (w, h), dst=out,
                        interpolation=cv2.INTER_LINEAR)
-        else:
+        elif background.shape[:2] == (h, w):
             np.copyto(out, background)
+        else:
+            cv2.resize(background, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
         tmp = self._buf("tile_f", (h, w, 3))
         if grid is None:                                # small upscale or no exact grid: blend the whole frame
             alpha = cv2.resize(alpha_small, (w, h), dst=self._buf("alpha", (h, w)), interpolation=cv2.INTER_LINEAR)
