@@ -41,6 +41,7 @@ def test_the_default_recipe_trains_on_every_source_from_the_shipped_init():
     assert {Path(d).name for d in cfg.coarse_edges} == {"coco", "viton"}
     assert all(Path(d).parent.name == "dev" for d in cfg.monitor) and cfg.best_metric == "val_mean"
     assert cfg.freeze_bn_stats and cfg.ema_decay > 0
+    assert cfg.keep_epochs                          # the default is a soup of each run's epoch{N}.pt
     state = load_checkpoint(REPO / cfg.init)        # the documented init is in the repository
     assert state["model_config"]["widths"] == cfg.widths and "meta" in state
     boxes = json.loads((REPO / cfg.ignore_boxes).read_text())
