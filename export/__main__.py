@@ -192,6 +192,9 @@ def run(args) -> int:
     state, model, trained = load_trained(args.checkpoint)
     out = Path(args.out)
     base = out if out.suffix == ".onnx" else out / f"{args.name}.onnx"
+    if base.with_suffix(".pt").resolve() == Path(args.checkpoint).resolve():
+        raise ConfigError(f"--out {args.out} would replace the checkpoint {args.checkpoint} with the weights-only copy "
+                          "that export writes beside the model; export to another folder or file name")
     base.parent.mkdir(parents=True, exist_ok=True)
     meta = export_meta(args, state, model, trained, base)
     path = build_fp32(model, base, meta, args.opset)

@@ -110,3 +110,12 @@ def test_the_gate_function_allows_half_a_point():
 def test_conflicting_export_options_are_errors(tiny_ckpt, tmp_path, args, words, caplog):
     assert export_main([str(tiny_ckpt), "--out", str(tmp_path)] + args) == 2
     assert words in caplog.text
+
+
+def test_export_never_overwrites_its_own_checkpoint(tiny_ckpt, tmp_path, caplog):
+    import shutil
+    ckpt = shutil.copy(tiny_ckpt, tmp_path / "default.pt")
+    before = ckpt.read_bytes()
+    assert export_main([str(ckpt), "--out", str(tmp_path / "default.onnx"), "--precision", "fp32"]) == 2
+    assert "would replace the checkpoint" in caplog.text
+    assert ckpt.read_bytes() == before and not (tmp_path / "default.onnx").exists()
