@@ -51,6 +51,7 @@ def test_the_default_recipe_trains_on_every_source_from_the_shipped_init():
 def test_the_fine_tune_recipe_starts_from_the_bundled_weights_and_takes_any_folders():
     cfg = load_config(CONFIGS / "finetune.yaml")
     assert cfg.init == "edgeseg/models/default.pt" and cfg.data_weights == [] and cfg.monitor == []
+    assert not cfg.keep_epochs                      # a user's fine-tune writes best.pt and last.pt only
     mine = config_from_dict({**cfg.to_dict(), "data": ["a", "b"]})      # what `--data a --data b` does
     assert mine.data == ["a", "b"] and mine.best_metric in mine.score_keys()
 
