@@ -218,6 +218,17 @@ def test_page_reads_the_metadata_and_picks_the_canvas_as_python_does():
         assert (lb["top"], lb["left"], lb["height"], lb["width"]) == (py.top, py.left, py.height, py.width), hw
 
 
+def test_page_composites_through_the_same_alpha_table_as_python():
+    from edgeseg.compose import ALPHA_LUT
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("no Node.js (the page's modules run in it)")
+    script = "import('./web/src/compose.js').then((m) => console.log(JSON.stringify(Array.from(m.ALPHA_LUT))))"
+    res = subprocess.run([node, "-e", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout) == ALPHA_LUT.tolist()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [(640, 360), (1280, 720)], ids=["640x360", "1280x720"])
 def test_page_mask_matches_python_and_fps_is_recorded(page_url, tmp_path, size):

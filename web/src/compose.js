@@ -33,13 +33,21 @@ export function blurBehind(frame, small, mask, strength, blurSize = 320) {
   return out;
 }
 
-/** Alpha as the A channel of an RGBA image (u8, rounded, as cv2.convertScaleAbs(mask, alpha=255)). */
-export function alphaImage(mask, out, opaque = false) {
+// The composite's alpha, as edgeseg.compose.ALPHA_LUT: 8 or less is 0, 247 or more is 255, linear between, so the
+// model's faint response on the background lays no haze of the frame over it. The 'mask' effect shows the mask as it is.
+export const ALPHA_FLOOR = 8, ALPHA_CEIL = 247;
+const IDENTITY = Uint8Array.from({ length: 256 }, (_, v) => v);
+export const ALPHA_LUT = Uint8Array.from({ length: 256 },
+  (_, v) => Math.round(Math.min(255, Math.max(0, (v - ALPHA_FLOOR) * 255 / (ALPHA_CEIL - ALPHA_FLOOR)))));
+
+/** Alpha as the A channel of an RGBA image (u8, rounded, as cv2.convertScaleAbs(mask, alpha=255)),
+ * through `lut` (ALPHA_LUT for compositing). */
+export function alphaImage(mask, out, opaque = false, lut = IDENTITY) {
   if (!out || out.width !== mask.width || out.height !== mask.height) out = image(mask.width, mask.height, 4);
   const words = new Uint32Array(out.data.buffer, out.data.byteOffset, mask.data.length), m = mask.data;
   const top = opaque ? 0xff000000 : 0;                 // little-endian RGBA: A is the high byte
   for (let i = 0; i < m.length; i++) {
-    const a = Math.round(Math.min(1, Math.max(0, m[i])) * 255);
+    const a = lut[Math.round(Math.min(1, Math.max(0, m[i])) * 255)];
     words[i] = (top | (a << 24) | (a << 16) | (a << 8) | a) >>> 0;
   }
   return out;
@@ -58,11 +66,11 @@ function drawCover(ctx, img, w, h) {
   ctx.drawImage(img, (iw - cw) / 2, (ih - ch) / 2, cw, ch, 0, 0, w, h);
 }
 
-/** The mask as uint8 (rounded, as cv2.convertScaleAbs(mask, alpha=255)), one byte a pixel. */
-export function alphaBytes(mask, out) {
+/** The mask as uint8 (rounded, as cv2.convertScaleAbs(mask, alpha=255)) through `lut`, one byte a pixel. */
+export function alphaBytes(mask, out, lut = IDENTITY) {
   const m = mask.data;
   if (!out || out.length !== m.length) out = new Uint8Array(m.length);
-  for (let i = 0; i < m.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, m[i])) * 255);
+  for (let i = 0; i < m.length; i++) out[i] = lut[Math.round(Math.min(1, Math.max(0, m[i])) * 255)];
   return out;
 }
 
@@ -85,7 +93,7 @@ export class CanvasCompositor {
     ctx.imageSmoothingEnabled = true;
     ctx.globalCompositeOperation = 'source-over';
     if (effect === 'none') { ctx.drawImage(frameSource, 0, 0, w, h); return; }
-    this.alpha = alphaImage(mask, this.alpha, effect === 'mask');
+    this.alpha = alphaImage(mask, this.alpha, effect === 'mask', effect === 'mask' ? IDENTITY : ALPHA_LUT);
     const a = toCanvas(this.alpha, this.alphaCanvas);
     if (effect === 'mask') {
       ctx.fillStyle = '#000';
@@ -192,7 +200,7 @@ export class GlCompositor {
     let mode = 0, scale = [1, 1];
     if (effect === 'none') mode = 2;
     else {
-      this.alpha = alphaBytes(mask, this.alpha);
+      this.alpha = alphaBytes(mask, this.alpha, effect === 'mask' ? IDENTITY : ALPHA_LUT);
       this.upload(1, gl.RED, mask.width, mask.height, this.alpha);
       if (effect === 'mask') mode = 1;
       else if (background && background.data) this.upload(2, gl.RGBA, background.width, background.height, background.data);
