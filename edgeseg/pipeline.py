@@ -245,8 +245,9 @@ class Pipeline:
         else:
             self._out = _reuse(self._out, frame.shape)
             if opts.effect == "blur":                   # at the blur's size: composite upscales it
+                # a reused mask (mask_every > 1) comes with its own frame's small copy: blur this frame
                 bg = self.compositor.blur_behind_small(frame, mask, opts.blur_strength, opts.blur_size,
-                                                       self._work.frame_small)
+                                                       self._work.frame_small if fresh else None)
             else:
                 bg = self.background.frame((h, w))
             self.compositor.composite(frame, self._alpha_small, bg, out=self._out)
