@@ -26,6 +26,7 @@ from edgeseg.metrics import iou
 from edgeseg.postprocess import TemporalSmoother
 
 from .frames import read_frames
+from .mediapipe_ref.motion import MotionMeter
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
 
@@ -63,7 +64,8 @@ def speed(frames: list[np.ndarray], threads: int, passes: int) -> dict:
 
 def flicker(clip: Path, threads: int, base: float | None = None, gain: float | None = None,
             model: str | None = None, zoom_video: bool = False) -> dict:
-    """Flicker of the pipeline's final mask with temporal smoothing off and on, on the same frames.
+    """Flicker and jitter (benchmarks/mediapipe_ref/motion.py) of the pipeline's final mask with temporal smoothing
+    off and on, on the same frames.
 
     base, gain: the temporal smoother's (None: its defaults); model: an .onnx (None: the bundled one);
     zoom_video: PipelineOptions.zoom_video ("zoomed_frames": how many frames zoomed, smoothing on).
@@ -84,10 +86,17 @@ def flicker(clip: Path, threads: int, base: float | None = None, gain: float | N
                 zoomed += bool(pipe.segmenter.last_zoom)
     raw, smooth = masks[False], masks[True]
     flick = {k: float(np.mean([np.abs(m[i] - m[i - 1]).mean() for i in range(1, len(m))])) for k, m in masks.items()}
+    meter, jit = MotionMeter(), {False: [], True: []}
+    for i, f in enumerate(frames):
+        meter.next_frame(f)
+        for k, m in masks.items():
+            if i:
+                jit[k].append(meter.jitter(m[i], m[i - 1]))
     ious = [iou(s >= 0.5, r >= 0.5) for s, r in zip(smooth, raw)]
     r, s = flick[False], flick[True]
     return {"clip": clip.name, "frames": len(frames), "flicker_raw": r, "flicker_smoothed": s,
-            "reduction_pct": 100 * (1 - s / r), "iou_smoothed_vs_raw": float(np.mean(ious)),
+            "reduction_pct": 100 * (1 - s / r), "jitter_raw": float(np.mean(jit[False])),
+            "jitter_smoothed": float(np.mean(jit[True])), "iou_smoothed_vs_raw": float(np.mean(ious)),
             "iou_smoothed_vs_raw_min": float(np.min(ious)), "zoomed_frames": zoomed}
 
 

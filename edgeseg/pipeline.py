@@ -36,6 +36,8 @@ class PipelineOptions:
     temporal: bool = True                  # confidence-weighted temporal smoothing
     temporal_base: float = 0.03            # EMA weight of a new mask where it barely changed
     temporal_gain: float = 1.0             # extra weight per unit of change: real motion passes at once
+    temporal_motion: float = 0.16          # an image change (0-1 gray) at which the new mask passes whole; where the
+                                           # image stands still, the mask moves at temporal_base (TemporalSmoother)
     scene_cut: float = 0.25
     mask_every: int = 1                    # run the model every N frames, reuse the mask between
     blur_size: int = 320                   # the blur runs at this long side (px), whatever the frame size
@@ -133,7 +135,7 @@ class Pipeline:
         self.segmenter = segmenter or Segmenter(opts.segmenter)
         self._owns_segmenter = segmenter is None
         self.timings = StageTimes()
-        self.smoother = TemporalSmoother(opts.temporal_base, opts.temporal_gain, opts.scene_cut)
+        self.smoother = TemporalSmoother(opts.temporal_base, opts.temporal_gain, opts.scene_cut, opts.temporal_motion)
         self.zoom_track = ZoomTrack(self._crop_smoother)
         self.compositor = Compositor()
         self.background = Background(opts.background) if opts.background is not None else None
@@ -269,17 +271,19 @@ class Pipeline:
         return out
 
     def _model_hook(self):
-        """What runs on the model's probability map (model resolution): temporal smoothing, then
-        the subject lock; None when neither is on."""
+        """What runs on the model's probability map (model resolution) and the frame's gray at that size:
+        temporal smoothing, then the subject lock; None when neither is on."""
         smooth = self.smoother if self.options.temporal else None
         if not self.subject.active:
             return smooth
-        return self.subject if smooth is None else (lambda prob: self.subject(smooth(prob)))
+        if smooth is None:
+            return lambda prob, image: self.subject(prob)
+        return lambda prob, image: self.subject(smooth(prob, image))
 
     def _crop_smoother(self) -> TemporalSmoother | None:
         """A zoom box's own temporal smoother (the whole frame's settings); None with temporal off."""
         o = self.options
-        return TemporalSmoother(o.temporal_base, o.temporal_gain, o.scene_cut) if o.temporal else None
+        return TemporalSmoother(o.temporal_base, o.temporal_gain, o.scene_cut, o.temporal_motion) if o.temporal else None
 
     def governor_levels(self) -> list[tuple[str, Settings]]:
         """The levels a governor would step through for this pipeline (level 0: as configured)."""

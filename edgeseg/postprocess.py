@@ -77,26 +77,60 @@ def feather(mask: np.ndarray, width: float, direction: str = "centred") -> np.nd
 
 
 class TemporalSmoother:
-    """Confidence-weighted EMA that cuts flicker without ghosting.
+    """Confidence-weighted EMA that cuts flicker without ghosting, guided by the image when it has it.
 
     Each pixel moves toward the new mask with weight w = clip(base + gain·|new − old|, base, 1):
     small jitter (flicker) is averaged away, while a real change (motion) passes through at once,
     so nothing lags or ghosts. A scene cut (mean change above `cut`) resets the state.
+
+    Called with the frame's gray image at the mask's size (`image`, uint8), the mask follows the image:
+    m = clip(|image change| / motion, 0, 1), the change blurred 3×3 and taken as the largest in a 5×5
+    neighbourhood, and w = max(m, base + gain·|new − old|·m). Where the image moved the new mask passes
+    at once (no lag behind a moving person); where it stood still only `base` of the new mask comes in,
+    however much the model's answer jumped (that jump is flicker). On every clip measured it flickers
+    less and lags less than the mask-only weight (README: the temporal stability table).
     """
 
-    def __init__(self, base: float = 0.03, gain: float = 1.0, cut: float = 0.25):
-        if not (0.0 < base <= 1.0) or gain < 0 or not (0.0 < cut <= 1.0):
-            raise ConfigError("temporal smoothing needs 0 < base ≤ 1, gain ≥ 0 and 0 < cut ≤ 1")
-        self.base, self.gain, self.cut = base, gain, cut
+    def __init__(self, base: float = 0.03, gain: float = 1.0, cut: float = 0.25, motion: float = 0.16):
+        if not (0.0 < base <= 1.0) or gain < 0 or not (0.0 < cut <= 1.0) or not motion > 0:
+            raise ConfigError("temporal smoothing needs 0 < base ≤ 1, gain ≥ 0, 0 < cut ≤ 1 and motion > 0")
+        self.base, self.gain, self.cut, self.motion = base, gain, cut, motion
         self._state: np.ndarray | None = None
         self._diff: np.ndarray | None = None
         self._weight: np.ndarray | None = None
+        self._image: np.ndarray | None = None      # the last guide image, blurred (uint8)
+        self._moved: np.ndarray | None = None
+        self._lut: np.ndarray | None = None         # |Δimage| (0-255) -> its weight, clip(Δ / (255·motion), 0, 1)
 
     def reset(self) -> None:
         self._state = None
+        self._image = None
 
-    def __call__(self, mask: np.ndarray) -> np.ndarray:
+    def _motion(self, image: np.ndarray | None) -> np.ndarray | None:
+        """clip(|Δimage| / motion, 0, 1) (5×5 max) against the last image, float32; None without a last image
+        of this size. Keeps `image` (blurred) as the next call's last image."""
+        if image is None:
+            self._image = None
+            return None
+        blurred = cv2.GaussianBlur(image, (3, 3), 0)
+        last, self._image = self._image, blurred
+        if last is None or last.shape != blurred.shape:
+            return None
+        moved = cv2.dilate(cv2.absdiff(blurred, last), _DILATE_5)
+        if self._lut is None:
+            self._lut = np.minimum(np.arange(256, dtype=np.float32) / np.float32(255.0 * self.motion), 1.0)
+        self._moved = cv2.LUT(moved, self._lut, dst=_reuse_f32(self._moved, moved.shape))
+        return self._moved
+
+    def __call__(self, mask: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
+        """The smoothed mask (the smoother's own buffer: copy it to keep it).
+
+        image: the frame's gray uint8 at the mask's size (optional; see the class doc)."""
         s = self._state
+        if image is not None and image.shape != mask.shape:
+            raise ConfigError(f"the smoother's image is {image.shape[:2]} but the mask is {mask.shape}; "
+                              "pass the frame's gray image at the mask's size")
+        moved = self._motion(image)
         if s is None or s.shape != mask.shape:
             self._state = mask.copy()
             self._diff = np.empty_like(mask)
@@ -106,14 +140,25 @@ class TemporalSmoother:
         if float(cv2.mean(self._diff)[0]) > self.cut:
             np.copyto(s, mask)
             return s
-        # w = clip(base + gain * |d|, base, 1);  s += w * (mask - s)
+        # w = clip(base + gain * |d| [* m], base, 1) [max m];  s += w * (mask - s)
         np.multiply(self._diff, self.gain, out=self._weight)   # numpy for scalars: cv2 misreads them on N×1 masks
+        if moved is not None:
+            cv2.multiply(self._weight, moved, dst=self._weight)
         np.add(self._weight, self.base, out=self._weight)
+        if moved is not None:
+            cv2.max(self._weight, moved, dst=self._weight)
         np.minimum(self._weight, 1.0, out=self._weight)
         cv2.subtract(mask, s, dst=self._diff)
         cv2.multiply(self._diff, self._weight, dst=self._diff)
         cv2.add(s, self._diff, dst=s)
         return s
+
+
+_DILATE_5 = np.ones((5, 5), np.uint8)
+
+
+def _reuse_f32(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    return buf if buf is not None and buf.shape == shape else np.empty(shape, np.float32)
 
 
 def mask_probability(output: np.ndarray, lb: Letterbox, meta) -> np.ndarray:

@@ -15,7 +15,7 @@ from .errors import ConfigError
 from .install import EXPORT_COMMAND
 from .meta import ModelMeta
 from .models import pick_model_file
-from .postprocess import guided_filter, mask_probability
+from .postprocess import crop_letterbox, guided_filter, mask_probability
 from .preprocess import as_bgr_uint8, choose_canvas, prepare, resize_fast
 from .session import Session, available_providers, check_threads, folder_error, resolve_providers, short_name
 from .zoom import Box, check_zoom, zoom_boxes
@@ -138,8 +138,9 @@ class Segmenter:
                      track: ZoomTrack | None = None) -> WorkMask:
         """Segment a frame, returning the mask at the working resolution (see SegmenterOptions).
 
-        `smooth`, if given, is applied to the model's probability map (at model resolution,
-        before refinement): the Pipeline's temporal smoothing hooks in here, where it is cheapest.
+        `smooth(prob, image)`, if given, is applied to the model's probability map (at model resolution,
+        before refinement; `image` is the frame's gray uint8 at that size): the Pipeline's temporal
+        smoothing hooks in here, where it is cheapest.
         `zoom` (for a still image; with the `zoom` option on) segments small people again as segment()
         does, at full resolution, and brings that mask back to the working resolution. `track` zooms a
         video frame: its boxes hold still from frame to frame and each crop is smoothed by its own
@@ -183,13 +184,16 @@ class Segmenter:
         if self._canvas is None or self._canvas.shape != (ch, cw, 3):
             self._canvas = np.zeros((ch, cw, 3), np.uint8)      # reused while the canvas size holds
         x, lb = prepare(small, meta, (ch, cw), self.session.input_dtype, self._canvas)
+        # the smoother follows the image: the frame's gray at the probability's size (before flip_average
+        # writes the mirrored frame into the canvas)
+        image = cv2.cvtColor(crop_letterbox(self._canvas, lb), cv2.COLOR_BGR2GRAY) if smooth is not None else None
         t1 = time.perf_counter()
         prob = mask_probability(self.session.run(x), lb, meta)
         if opts.flip_average:
             prob = cv2.addWeighted(prob, 0.5, self._mirrored_probability(small, (ch, cw)), 0.5, 0.0)
         t2 = time.perf_counter()
         if smooth is not None:
-            prob = smooth(np.ascontiguousarray(prob))
+            prob = smooth(np.ascontiguousarray(prob), image)
         mask = cv2.resize(prob, work_wh, interpolation=cv2.INTER_LINEAR)
         if opts.refine:
             self._gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY, dst=self._gray)

@@ -69,3 +69,50 @@ def test_temporal_smoothing_handles_column_shaped_masks():
     for _ in range(3):
         out = s(np.random.default_rng(0).random((4, 1)).astype(np.float32))
     assert out.shape == (4, 1)
+
+
+def test_with_a_still_image_a_jumping_mask_moves_only_by_the_base_weight():
+    still = np.full((120, 160), 90, np.uint8)
+    smoother = TemporalSmoother(base=0.03)
+    smoother(disc(), still)
+    jumped = np.roll(disc(), 6, axis=1)                     # the model's answer jumps; the picture did not move
+    out = smoother(jumped, still)
+    changed = jumped != disc()
+    np.testing.assert_allclose(np.abs(out - disc())[changed], 0.03, atol=1e-6)
+
+
+def test_where_the_image_moves_the_new_mask_passes_at_once():
+    rng = np.random.default_rng(1)
+    texture = rng.integers(0, 256, (120, 160), np.uint8)
+    person = np.where(disc() > 0, texture, 30).astype(np.uint8)
+    smoother = TemporalSmoother()
+    smoother(disc(), person)
+    moved_mask, moved_image = np.roll(disc(), 20, axis=1), np.roll(person, 20, axis=1)
+    out = smoother(moved_mask, moved_image)
+    assert np.abs(out - moved_mask).max() < 0.05           # no ghost where the person was
+
+
+def test_the_image_guided_smoother_flickers_less_than_the_mask_only_one_on_a_still_scene():
+    rng = np.random.default_rng(0)
+    still = np.full((120, 160), 90, np.uint8)
+    flicker = {}
+    for guided in (False, True):
+        smoother, prev, steps = TemporalSmoother(), None, []
+        for i in range(30):
+            noisy = np.roll(disc(), int(rng.integers(-3, 4)), axis=1)       # edges jump by up to 3 px
+            s = smoother(noisy, still if guided else None).copy()
+            if prev is not None:
+                steps.append(np.abs(s - prev).mean())
+            prev = s
+        flicker[guided] = np.mean(steps)
+    assert flicker[True] < 0.5 * flicker[False]
+
+
+def test_the_smoother_refuses_an_image_of_another_size_than_the_mask():
+    with pytest.raises(ConfigError, match="mask's size"):
+        TemporalSmoother()(disc(), np.zeros((10, 10), np.uint8))
+
+
+def test_the_smoother_refuses_a_motion_scale_that_is_not_positive():
+    with pytest.raises(ConfigError, match="motion > 0"):
+        TemporalSmoother(motion=0)

@@ -71,11 +71,12 @@ def test_guided_filter_keeps_shape_and_range(mask, radius, eps):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(masks, min_size=1, max_size=5))
-def test_temporal_smoothing_stays_in_range_across_size_changes(seq):
+@given(st.lists(masks, min_size=1, max_size=5), st.booleans())
+def test_temporal_smoothing_stays_in_range_across_size_changes(seq, guided):
     s = TemporalSmoother()
+    rng = np.random.default_rng(len(seq))
     for m in seq:
-        out = s(m)
+        out = s(m, rng.integers(0, 256, m.shape, np.uint8) if guided else None)
         assert out.shape == m.shape and out.min() >= -1e-6 and out.max() <= 1 + 1e-6
 
 

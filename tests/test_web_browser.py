@@ -289,3 +289,45 @@ def test_page_screenshot_shows_the_blurred_demo(page_url, tmp_path):
         tmp = SCREENSHOT.with_suffix(".partial.png")
         shutil.copyfile(shot, tmp)
         tmp.replace(SCREENSHOT)
+
+
+SMOOTHER_PORT = """
+import { TemporalSmoother } from './web/src/segment.js';
+let text = '';
+process.stdin.on('data', (d) => { text += d; });
+process.stdin.on('end', () => {
+  const job = JSON.parse(text), s = new TemporalSmoother();
+  let out;
+  for (const step of job.steps) {
+    const mask = { width: job.w, height: job.h, channels: 1, data: Float32Array.from(step.mask) };
+    const frame = { width: job.w, height: job.h, channels: 4, data: Uint8ClampedArray.from(step.rgba) };
+    out = s.apply(mask, frame);
+  }
+  console.log(JSON.stringify(Array.from(out.data)));
+});
+"""
+
+
+def test_page_smooths_over_time_as_python_does():
+    """The page's TemporalSmoother, guided by the frame, ends where Python's does on the same frames."""
+    from edgeseg.postprocess import TemporalSmoother
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("no Node.js (the page's modules run in it)")
+    rng = np.random.default_rng(3)
+    h, w = 36, 52
+    yy, xx = np.mgrid[:h, :w]
+    smoother, steps = TemporalSmoother(), []
+    for t in range(6):
+        bgr = np.full((h, w, 3), 60, np.uint8)
+        inside = (yy - 18) ** 2 + (xx - 20 - 2 * t) ** 2 < 12 ** 2          # a person moving right
+        bgr[inside] = rng.integers(0, 256, (int(inside.sum()), 3), np.uint8)
+        mask = np.clip(inside + rng.normal(0, 0.1, (h, w)), 0, 1).astype(np.float32)
+        py = smoother(mask, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+        rgba = np.concatenate([bgr[..., ::-1], np.full((h, w, 1), 255, np.uint8)], axis=2)
+        steps.append({"mask": mask.ravel().tolist(), "rgba": rgba.ravel().tolist()})
+    res = subprocess.run([node, "--input-type=module", "-e", SMOOTHER_PORT], input=json.dumps({"w": w, "h": h, "steps": steps}),
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    web = np.array(json.loads(res.stdout), np.float32).reshape(h, w)
+    assert np.abs(web - py).max() < 0.05 and np.abs(web - py).mean() < 0.005

@@ -32,6 +32,7 @@ from edgeseg.results import summarise
 from edgeseg.sources import IMAGE_EXTS
 
 from benchmarks.frames import read_looped
+from benchmarks.mediapipe_ref.motion import MotionMeter
 
 
 
@@ -314,25 +315,31 @@ def run_label_images(job: dict) -> dict:
 # --------------------------------------------------------------------------- entry point
 
 def run_flicker(job: dict) -> dict:
-    """Flicker of each model's raw mask: mean |m_t - m_(t-1)| at the frame's resolution. job: videos [paths]."""
+    """Flicker of each model's raw mask, mean |m_t - m_(t-1)| at the frame's resolution, and its jitter (the same
+    with m_(t-1) carried along the frame's optical flow: benchmarks/mediapipe_ref/motion.py). job: videos [paths]."""
     models = load_models(job, int(job.get("threads", 2)))
     clips = {}
     for video in job["videos"]:
         cap = cv2.VideoCapture(str(video))
+        meter = MotionMeter()
         prev = {name: None for name in models}
         sums = {name: [] for name in models}
+        jitters = {name: [] for name in models}
         while True:
             ok, frame = cap.read()
             if not ok:
                 break
+            meter.next_frame(frame)
             size = (frame.shape[1], frame.shape[0])
             for name, model in models.items():
                 prob = cv2.resize(model.predict(frame), size, interpolation=cv2.INTER_LINEAR)
                 if prev[name] is not None:
                     sums[name].append(float(cv2.absdiff(prob, prev[name]).mean()))
+                    jitters[name].append(meter.jitter(prob, prev[name]))
                 prev[name] = prob
         cap.release()
-        clips[Path(video).name] = {name: {"frames": len(v) + 1, "flicker": float(np.mean(v)) if v else 0.0}
+        clips[Path(video).name] = {name: {"frames": len(v) + 1, "flicker": float(np.mean(v)) if v else 0.0,
+                                          "jitter": float(np.mean(jitters[name])) if v else 0.0}
                                    for name, v in sums.items()}
     return {"clips": clips}
 

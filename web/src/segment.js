@@ -44,12 +44,59 @@ export function toTensor(img, lb, meta, out) {
   return out;
 }
 
-/** Confidence-weighted EMA (edgeseg.postprocess.TemporalSmoother, same defaults). */
+/** The frame's gray (cv2's BGR2GRAY weights) blurred by [1,2,1]ᵀ[1,2,1]/16 (BORDER_REFLECT_101), as
+ * TemporalSmoother blurs its guide image: 0-255 floats. */
+function blurredGray(src) {
+  const { width: w, height: h, channels: c, data: s } = src;
+  const g = new Float32Array(w * h), rows = new Float32Array(w * h), out = new Float32Array(w * h);
+  for (let i = 0, j = 0; j < w * h; i += c, j++) g[j] = (s[i] * 4899 + s[i + 1] * 9617 + s[i + 2] * 1868 + 8192) >> 14;
+  const at = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) rows[y * w + x] = (g[y * w + at(x - 1, w)] + 2 * g[y * w + x] + g[y * w + at(x + 1, w)]) / 4;
+  }
+  for (let y = 0; y < h; y++) {
+    const up = at(y - 1, h) * w, down = at(y + 1, h) * w;
+    for (let x = 0; x < w; x++) out[y * w + x] = Math.round((rows[up + x] + 2 * rows[y * w + x] + rows[down + x]) / 4);
+  }
+  return out;
+}
+
+/** Confidence-weighted EMA guided by the image (edgeseg.postprocess.TemporalSmoother, same defaults). */
 export class TemporalSmoother {
-  constructor(base = 0.03, gain = 1.0, cut = 0.25) { Object.assign(this, { base, gain, cut }); this.state = null; }
-  reset() { this.state = null; }
-  apply(mask) {
-    const s = this.state;
+  constructor(base = 0.03, gain = 1.0, cut = 0.25, motion = 0.16) {
+    Object.assign(this, { base, gain, cut, motion });
+    this.state = null;
+    this.last = null;
+  }
+  reset() { this.state = null; this.last = null; }
+  /** clip(|Δimage| / motion, 0, 1), the change taken as the largest in a 5×5 neighbourhood; null without a
+   * last image of this size. `frame`: the RGBA frame at the mask's size. */
+  moved(frame) {
+    if (!frame) { this.last = null; return null; }
+    const g = blurredGray(frame), last = this.last, { width: w, height: h } = frame;
+    this.last = { width: w, height: h, data: g };
+    if (!last || last.width !== w || last.height !== h) return null;
+    const d = new Float32Array(w * h), rows = new Float32Array(w * h), out = new Float32Array(w * h);
+    for (let i = 0; i < d.length; i++) d[i] = Math.abs(g[i] - last.data[i]);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let m = 0;
+        for (let k = Math.max(0, x - 2); k <= Math.min(w - 1, x + 2); k++) m = Math.max(m, d[y * w + k]);
+        rows[y * w + x] = m;
+      }
+    }
+    const scale = 1 / (255 * this.motion);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let m = 0;
+        for (let k = Math.max(0, y - 2); k <= Math.min(h - 1, y + 2); k++) m = Math.max(m, rows[k * w + x]);
+        out[y * w + x] = Math.min(1, m * scale);
+      }
+    }
+    return out;
+  }
+  apply(mask, frame = null) {
+    const s = this.state, moved = this.moved(frame);
     if (!s || s.width !== mask.width || s.height !== mask.height) {
       this.state = { ...mask, data: Float32Array.from(mask.data) };
       return this.state;
@@ -59,7 +106,9 @@ export class TemporalSmoother {
     for (let i = 0; i < m.length; i++) total += Math.abs(m[i] - d[i]);
     if (total / m.length > this.cut) { d.set(m); return s; }
     for (let i = 0; i < m.length; i++) {
-      const diff = m[i] - d[i], w = Math.min(this.base + this.gain * Math.abs(diff), 1);
+      const diff = m[i] - d[i];
+      let w = moved ? Math.max(this.base + this.gain * Math.abs(diff) * moved[i], moved[i]) : this.base + this.gain * Math.abs(diff);
+      w = Math.min(w, 1);
       d[i] += w * diff;
     }
     return s;
@@ -139,7 +188,7 @@ export class Segmenter {
     if (meta.output === 'logits') {
       for (let i = 0; i < prob.data.length; i++) prob.data[i] = 1 / (1 + Math.exp(-Math.min(30, Math.max(-30, prob.data[i]))));
     }
-    const smoothed = smoother ? smoother.apply(prob) : prob;
+    const smoothed = smoother ? smoother.apply(prob, fitted) : prob;   // the frame at the mask's size guides it
     let mask = resizeLinear(smoothed, ww, wh);
     if (opts.refine) {
       const radius = Math.max(1, pyRound(opts.refineRadius * Math.max(ww, wh) / 480));
