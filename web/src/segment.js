@@ -45,18 +45,17 @@ export function toTensor(img, lb, meta, out) {
 }
 
 /** The frame's gray (cv2's BGR2GRAY weights) blurred by [1,2,1]ᵀ[1,2,1]/16 (BORDER_REFLECT_101), as
- * TemporalSmoother blurs its guide image: 0-255 floats. */
-function blurredGray(src) {
+ * TemporalSmoother blurs its guide image, into `out` (0-255 floats; `tmp`: scratch of the same size). */
+function blurredGray(src, tmp, out) {
   const { width: w, height: h, channels: c, data: s } = src;
-  const g = new Float32Array(w * h), rows = new Float32Array(w * h), out = new Float32Array(w * h);
-  for (let i = 0, j = 0; j < w * h; i += c, j++) g[j] = (s[i] * 4899 + s[i + 1] * 9617 + s[i + 2] * 1868 + 8192) >> 14;
+  for (let i = 0, j = 0; j < w * h; i += c, j++) out[j] = (s[i] * 4899 + s[i + 1] * 9617 + s[i + 2] * 1868 + 8192) >> 14;
   const at = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) rows[y * w + x] = (g[y * w + at(x - 1, w)] + 2 * g[y * w + x] + g[y * w + at(x + 1, w)]) / 4;
+    for (let x = 0; x < w; x++) tmp[y * w + x] = (out[y * w + at(x - 1, w)] + 2 * out[y * w + x] + out[y * w + at(x + 1, w)]) / 4;
   }
   for (let y = 0; y < h; y++) {
     const up = at(y - 1, h) * w, down = at(y + 1, h) * w;
-    for (let x = 0; x < w; x++) out[y * w + x] = Math.round((rows[up + x] + 2 * rows[y * w + x] + rows[down + x]) / 4);
+    for (let x = 0; x < w; x++) out[y * w + x] = Math.round((tmp[up + x] + 2 * tmp[y * w + x] + tmp[down + x]) / 4);
   }
   return out;
 }
@@ -66,30 +65,37 @@ export class TemporalSmoother {
   constructor(base = 0.03, gain = 1.0, cut = 0.25, motion = 0.16) {
     Object.assign(this, { base, gain, cut, motion });
     this.state = null;
-    this.last = null;
+    this.buf = null;       // reused while the size holds: the last and this frame's blurred gray, scratch, motion
+    this.hasLast = false;
   }
-  reset() { this.state = null; this.last = null; }
+  reset() { this.state = null; this.hasLast = false; }
   /** clip(|Δimage| / motion, 0, 1), the change taken as the largest in a 5×5 neighbourhood; null without a
    * last image of this size. `frame`: the RGBA frame at the mask's size. */
   moved(frame) {
-    if (!frame) { this.last = null; return null; }
-    const g = blurredGray(frame), last = this.last, { width: w, height: h } = frame;
-    this.last = { width: w, height: h, data: g };
-    if (!last || last.width !== w || last.height !== h) return null;
-    const d = new Float32Array(w * h), rows = new Float32Array(w * h), out = new Float32Array(w * h);
-    for (let i = 0; i < d.length; i++) d[i] = Math.abs(g[i] - last.data[i]);
-    for (let y = 0; y < h; y++) {
+    if (!frame) { this.hasLast = false; return null; }
+    const { width: w, height: h } = frame, n = w * h;
+    if (!this.buf || this.buf.w !== w || this.buf.h !== h) {
+      this.buf = { w, h, last: new Float32Array(n), gray: new Float32Array(n), tmp: new Float32Array(n), moved: new Float32Array(n) };
+      this.hasLast = false;
+    }
+    const b = this.buf, g = blurredGray(frame, b.tmp, b.gray), had = this.hasLast;
+    [b.last, b.gray] = [g, b.last];              // this frame's gray is the next call's last
+    this.hasLast = true;
+    if (!had) return null;
+    const last = b.gray, d = b.tmp, out = b.moved;
+    for (let i = 0; i < n; i++) d[i] = Math.abs(g[i] - last[i]);
+    for (let y = 0; y < h; y++) {                // 5-wide max along rows into `last` (no longer needed)
       for (let x = 0; x < w; x++) {
         let m = 0;
         for (let k = Math.max(0, x - 2); k <= Math.min(w - 1, x + 2); k++) m = Math.max(m, d[y * w + k]);
-        rows[y * w + x] = m;
+        last[y * w + x] = m;
       }
     }
     const scale = 1 / (255 * this.motion);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         let m = 0;
-        for (let k = Math.max(0, y - 2); k <= Math.min(h - 1, y + 2); k++) m = Math.max(m, rows[k * w + x]);
+        for (let k = Math.max(0, y - 2); k <= Math.min(h - 1, y + 2); k++) m = Math.max(m, last[k * w + x]);
         out[y * w + x] = Math.min(1, m * scale);
       }
     }
