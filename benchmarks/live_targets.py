@@ -65,7 +65,8 @@ def speed(frames: list[np.ndarray], threads: int, passes: int) -> dict:
 def flicker(clip: Path, threads: int, base: float | None = None, gain: float | None = None,
             model: str | None = None, zoom_video: bool = False) -> dict:
     """Flicker and jitter (benchmarks/mediapipe_ref/motion.py) of the pipeline's final mask with temporal smoothing
-    off and on, on the same frames.
+    off and on, on the same frames, and `motion_raw`: the change the picture's motion alone makes to the raw mask
+    (about what a mask that followed the motion exactly would flicker).
 
     base, gain: the temporal smoother's (None: its defaults); model: an .onnx (None: the bundled one);
     zoom_video: PipelineOptions.zoom_video ("zoomed_frames": how many frames zoomed, smoothing on).
@@ -86,17 +87,19 @@ def flicker(clip: Path, threads: int, base: float | None = None, gain: float | N
                 zoomed += bool(pipe.segmenter.last_zoom)
     raw, smooth = masks[False], masks[True]
     flick = {k: float(np.mean([np.abs(m[i] - m[i - 1]).mean() for i in range(1, len(m))])) for k, m in masks.items()}
-    meter, jit = MotionMeter(), {False: [], True: []}
+    meter, jit, motion = MotionMeter(), {False: [], True: []}, []
     for i, f in enumerate(frames):
         meter.next_frame(f)
-        for k, m in masks.items():
-            if i:
+        if i:
+            motion.append(meter.motion(raw[i - 1]))
+            for k, m in masks.items():
                 jit[k].append(meter.jitter(m[i], m[i - 1]))
     ious = [iou(s >= 0.5, r >= 0.5) for s, r in zip(smooth, raw)]
     r, s = flick[False], flick[True]
     return {"clip": clip.name, "frames": len(frames), "flicker_raw": r, "flicker_smoothed": s,
             "reduction_pct": 100 * (1 - s / r), "jitter_raw": float(np.mean(jit[False])),
-            "jitter_smoothed": float(np.mean(jit[True])), "iou_smoothed_vs_raw": float(np.mean(ious)),
+            "jitter_smoothed": float(np.mean(jit[True])), "motion_raw": float(np.mean(motion)),
+            "iou_smoothed_vs_raw": float(np.mean(ious)),
             "iou_smoothed_vs_raw_min": float(np.min(ious)), "zoomed_frames": zoomed}
 
 

@@ -30,3 +30,18 @@ def test_a_mask_that_follows_the_motion_has_little_jitter_and_a_lagging_one_has_
     flicker = np.abs(scene(3)[1] - scene(0)[1]).mean()
     assert np.mean(lagging) > 0.6 * flicker
     assert np.mean(following) < 0.1 * np.mean(lagging)
+
+
+def test_the_motion_part_is_the_change_that_the_motion_alone_makes():
+    meter = MotionMeter()
+    frame0, mask0 = scene(0)
+    frame1, mask1 = scene(3)
+    meter.next_frame(frame0)
+    assert meter.motion(mask0) is None
+    meter.next_frame(frame1)
+    flicker = np.abs(mask1 - mask0).mean()
+    assert abs(meter.motion(mask0) - flicker) < 0.15 * flicker      # the disc moved: all of its flicker is motion
+    still = MotionMeter()
+    still.next_frame(frame0)
+    still.next_frame(frame0)
+    assert still.motion(mask0) < 1e-4                               # nothing moved

@@ -38,12 +38,17 @@ class MotionMeter:
             self._flow = flow
         self._gray = gray
 
+    def _warped(self, last_mask: np.ndarray) -> np.ndarray:
+        gx, gy = self._grid
+        return cv2.remap(last_mask, gx + self._flow[..., 0], gy + self._flow[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+
     def jitter(self, mask: np.ndarray, last_mask: np.ndarray) -> float | None:
         """mean |mask - last_mask carried along the flow|, masks float32 in [0, 1] at the frame's size;
         None for a clip's first frame."""
-        if self._flow is None:
-            return None
-        gx, gy = self._grid
-        warped = cv2.remap(last_mask, gx + self._flow[..., 0], gy + self._flow[..., 1], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-        return float(cv2.absdiff(mask, warped).mean())
+        return None if self._flow is None else float(cv2.absdiff(mask, self._warped(last_mask)).mean())
+
+    def motion(self, last_mask: np.ndarray) -> float | None:
+        """mean |last_mask carried along the flow - last_mask|: the change the picture's motion alone makes to a
+        mask, about what a mask that follows the motion exactly would flicker; None for a clip's first frame."""
+        return None if self._flow is None else float(cv2.absdiff(self._warped(last_mask), last_mask).mean())
