@@ -13,7 +13,7 @@ import numpy as np
 from .compose import Compositor, cover_resize, cutout
 from .errors import ConfigError, EdgeSegError, choices_error
 from .governor import Governor, Settings, ladder
-from .postprocess import FEATHER_DIRECTIONS, TemporalSmoother, feather
+from .postprocess import FEATHER_DIRECTIONS, TemporalSmoother, feather, reuse
 from .preprocess import as_bgr_uint8
 from .segmenter import Segmenter, SegmenterOptions, WorkMask
 from .subject import SUBJECT_MODES, SubjectSelector
@@ -168,7 +168,7 @@ class Pipeline:
         effects never need it whole)."""
         if not self._alpha_fresh and self._alpha_small is not None:
             h, w = self._alpha_hw
-            self._alpha = cv2.resize(self._alpha_small, (w, h), dst=_reuse(self._alpha, (h, w)),
+            self._alpha = cv2.resize(self._alpha_small, (w, h), dst=reuse(self._alpha, (h, w)),
                                      interpolation=cv2.INTER_LINEAR)
             self._alpha_fresh = True
         return self._alpha
@@ -219,7 +219,7 @@ class Pipeline:
         frame = as_bgr_uint8(frame)
         h, w = frame.shape[:2]
         if opts.effect == "none":
-            self._out = _reuse(self._out, frame.shape)
+            self._out = reuse(self._out, frame.shape)
             np.copyto(self._out, frame)
             times.add_frame((time.perf_counter() - t_start) * 1e3)
             return self._out
@@ -235,17 +235,17 @@ class Pipeline:
         mask = self._work.mask
         scale = max(mask.shape) / 1280.0        # feather is given in 720p pixels
         mask = feather(mask, opts.feather_px * scale, opts.feather_direction) if opts.feather_px else mask
-        self._alpha_small = cv2.convertScaleAbs(mask, alpha=255.0, dst=_reuse(self._alpha_small, mask.shape))
+        self._alpha_small = cv2.convertScaleAbs(mask, alpha=255.0, dst=reuse(self._alpha_small, mask.shape))
         self._alpha_hw, self._alpha_fresh = (h, w), False
         stage["postprocess"] = stage.get("postprocess", 0.0) + (time.perf_counter() - t) * 1e3
         t = time.perf_counter()
         if opts.effect == "cutout":
             self._out = cutout(frame, self.mask, self._out)
         elif opts.effect == "mask":
-            self._out = _reuse(self._out, frame.shape)
+            self._out = reuse(self._out, frame.shape)
             cv2.cvtColor(self.mask, cv2.COLOR_GRAY2BGR, dst=self._out)
         else:
-            self._out = _reuse(self._out, frame.shape)
+            self._out = reuse(self._out, frame.shape)
             if opts.effect == "blur":                   # at the blur's size: composite upscales it
                 # a reused mask (mask_every > 1) comes with its own frame's small copy: blur this frame
                 bg = self.compositor.blur_behind_small(frame, mask, opts.blur_strength, opts.blur_size,
@@ -306,6 +306,3 @@ class Pipeline:
         self.options.mask_every = s.mask_every
         self.options.zoom_video = s.zoom
 
-
-def _reuse(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
-    return buf if buf is not None and buf.shape == shape else np.empty(shape, np.uint8)

@@ -119,7 +119,7 @@ class TemporalSmoother:
         moved = cv2.dilate(cv2.absdiff(blurred, last), _DILATE_5)
         if self._lut is None:
             self._lut = np.minimum(np.arange(256, dtype=np.float32) / np.float32(255.0 * self.motion), 1.0)
-        self._moved = cv2.LUT(moved, self._lut, dst=_reuse_f32(self._moved, moved.shape))
+        self._moved = cv2.LUT(moved, self._lut, dst=reuse(self._moved, moved.shape, np.float32))
         return self._moved
 
     def __call__(self, mask: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
@@ -157,8 +157,9 @@ class TemporalSmoother:
 _DILATE_5 = np.ones((5, 5), np.uint8)
 
 
-def _reuse_f32(buf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
-    return buf if buf is not None and buf.shape == shape else np.empty(shape, np.float32)
+def reuse(buf: np.ndarray | None, shape: tuple[int, ...], dtype: type = np.uint8) -> np.ndarray:
+    """`buf` when it has this shape and dtype, else a new empty array: a per-frame buffer kept across frames."""
+    return buf if buf is not None and buf.shape == shape and buf.dtype == dtype else np.empty(shape, dtype)
 
 
 def mask_probability(output: np.ndarray, lb: Letterbox, meta) -> np.ndarray:

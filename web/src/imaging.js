@@ -100,7 +100,7 @@ export function resizeFast(src, width, height, out) {
   return resizeLinear(img, width, height, out);
 }
 
-function reflect101(i, n) {
+export function reflect101(i, n) {
   if (n === 1) return 0;
   while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
   return i;
@@ -157,12 +157,17 @@ export function gaussianBlur(src, sigma, out) {
   return out;
 }
 
+/** cv2's BGR2GRAY level (0-255) of the RGB(A) pixel at index i: the same fixed-point weights and rounding. */
+export function luma(s, i) {
+  return (s[i] * 4899 + s[i + 1] * 9617 + s[i + 2] * 1868 + 8192) >> 14;
+}
+
 /** cv2.cvtColor(RGB(A) -> GRAY) as float in [0, 1] (OpenCV's fixed-point weights, then /255). */
 export function grayFloat(src, out) {
   const { width: w, height: h, channels: c, data: s } = src;
   out = reuse(out, w, h, 1, Float32Array);
   for (let i = 0, j = 0; j < w * h; i += c, j++) {
-    out.data[j] = ((s[i] * 4899 + s[i + 1] * 9617 + s[i + 2] * 1868 + 8192) >> 14) / 255;
+    out.data[j] = luma(s, i) / 255;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Frame -> person mask, step for step as edgeseg/segmenter.py, preprocess.py and postprocess.py do it:
 // scale to the working size, adaptive canvas, letterbox, RGB/255 tensor, model, cut the mask back
 // out, temporal smoothing at model resolution, bilinear up to the working size, guided filter.
-import { boxFilter, grayFloat, halve, image, pyRound, resizeFast, resizeLinear } from './imaging.js';
+import { boxFilter, grayFloat, halve, image, luma, pyRound, reflect101, resizeFast, resizeLinear } from './imaging.js';
 
 /** edgeseg.preprocess.choose_canvas */
 export function chooseCanvas([fh, fw], [bh, bw], adaptive, multiple = 16) {
@@ -48,13 +48,12 @@ export function toTensor(img, lb, meta, out) {
  * TemporalSmoother blurs its guide image, into `out` (0-255 floats; `tmp`: scratch of the same size). */
 function blurredGray(src, tmp, out) {
   const { width: w, height: h, channels: c, data: s } = src;
-  for (let i = 0, j = 0; j < w * h; i += c, j++) out[j] = (s[i] * 4899 + s[i + 1] * 9617 + s[i + 2] * 1868 + 8192) >> 14;
-  const at = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
+  for (let i = 0, j = 0; j < w * h; i += c, j++) out[j] = luma(s, i);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) tmp[y * w + x] = (out[y * w + at(x - 1, w)] + 2 * out[y * w + x] + out[y * w + at(x + 1, w)]) / 4;
+    for (let x = 0; x < w; x++) tmp[y * w + x] = (out[y * w + reflect101(x - 1, w)] + 2 * out[y * w + x] + out[y * w + reflect101(x + 1, w)]) / 4;
   }
   for (let y = 0; y < h; y++) {
-    const up = at(y - 1, h) * w, down = at(y + 1, h) * w;
+    const up = reflect101(y - 1, h) * w, down = reflect101(y + 1, h) * w;
     for (let x = 0; x < w; x++) out[y * w + x] = Math.round((tmp[up + x] + 2 * tmp[y * w + x] + tmp[down + x]) / 4);
   }
   return out;
