@@ -353,3 +353,29 @@ def test_a_model_recovered_from_its_onnx_file_gives_the_same_masks_and_trains_st
         model.train()
         train_out = model(batch)
     assert ((eval_out >= 0.5) == (train_out >= 0.5)).float().mean() > 0.97
+
+
+def _side_cut(mask: np.ndarray) -> bool:
+    m = mask > 0.5
+    return max(m[:, 0].mean(), m[:, -1].mean()) >= 0.15
+
+
+def test_a_closeup_crop_cuts_the_shoulders_at_the_frame_sides_and_is_off_unless_asked():
+    image = np.full((400, 300, 3), 200, np.uint8)
+    mask = np.zeros((400, 300), np.uint8)
+    cv2.circle(mask, (150, 70), 30, 255, -1)                # a head on shoulders 0.28x the person's height
+    mask[100:390, 110:190] = 255
+    image[mask > 0] = (10, 20, 30)
+    pair = Pair("ccp/p", image, mask, person_bbox(mask))
+    cfg = dict(p_replace_background=0, p_upper_body=1.0, p_constant_border=1.0, **NO_PHOTOMETRIC)
+    plain = Augmenter([pair], [], [], AugmentConfig(**cfg))
+    same = Augmenter([pair], [], [], AugmentConfig(p_closeup=0.0, **cfg))
+    close = Augmenter([pair], [], [], AugmentConfig(p_closeup=1.0, **cfg))
+    rng_a, rng_b, rng_c = (np.random.default_rng(5) for _ in range(3))
+    a = [plain.sample((160, 120), rng_a)[1] for _ in range(16)]
+    b = [same.sample((160, 120), rng_b)[1] for _ in range(16)]
+    c = [close.sample((160, 120), rng_c)[1] for _ in range(16)]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert sum(map(_side_cut, c)) >= 14                      # 0.7-1.0x the shoulders' width, ±12° turns
+    assert sum(map(_side_cut, a)) <= 10                      # the plain upper-body crops mostly show both shoulders
+    assert all(m[: m.shape[0] // 3].any() for m in c)        # the head stays in the frame

@@ -47,6 +47,8 @@ class AugmentConfig:
     p_distractor: float = 0.0       # paste 1 to distractor_max blobs of another photo's texture behind the
                                     # person, touching them: a red tent pole or a desk beside someone is background
     distractor_max: int = 2
+    p_closeup: float = 0.0          # of the upper-body crops: a selfie close-up whose frame is 0.7-1.0x as wide
+                                    # as the person's shoulders, so its sides cut them (most webcam portraits)
 
 
 def _affine(cx: float, cy: float, crop_h: float, out_hw: tuple[int, int], angle: float, flip: bool) -> np.ndarray:
@@ -74,6 +76,8 @@ def _random_crop_box(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rn
     pw, ph = x1 - x0, y1 - y0
     oh, ow = out_hw
     r = rng.random()
+    if r < cfg.p_upper_body and cfg.p_closeup > 0 and rng.random() < cfg.p_closeup:   # drawn only when enabled
+        return closeup_box(pair, out_hw, rng)
     if r < cfg.p_upper_body:
         # head-and-shoulders (0.25) to waist (0.65), head near the top like a webcam
         frac = rng.uniform(0.22, 0.65)
@@ -90,6 +94,25 @@ def _random_crop_box(pair: Pair, out_hw: tuple[int, int], cfg: AugmentConfig, rn
         crop_h = h * rng.uniform(0.3, 1.1)
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
     return cx, cy, max(crop_h, 8.0)
+
+
+def closeup_box(pair: Pair, out_hw: tuple[int, int], rng: np.random.Generator) -> tuple[float, float, float]:
+    """A head-and-shoulders crop (centre x, centre y, height) as tight as a selfie: the frame is 0.7-1.0x as
+    wide as the person over the rows it shows, so the person touches or crosses its sides."""
+    x0, y0, x1, y1 = pair.bbox
+    ph = max(1.0, y1 - y0)
+    oh, ow = out_hw
+    crop_h = ph * rng.uniform(0.2, 0.4)
+    left, right = float(x0), float(x1)
+    for _ in range(2):                       # the width over the rows shown depends on the height shown
+        rows = pair.mask[int(y0):int(min(y1, y0 + crop_h))] > 127
+        cols = np.flatnonzero(rows.any(axis=0))
+        if cols.size:
+            left, right = float(cols[0]), float(cols[-1] + 1)
+        crop_h = float(np.clip((right - left) * rng.uniform(0.7, 1.0) * oh / ow, 0.15 * ph, 0.5 * ph))
+    top = y0 - crop_h * rng.uniform(0.0, 0.15)
+    cx = (left + right) / 2 + rng.uniform(-0.15, 0.15) * crop_h * ow / oh
+    return cx, top + crop_h / 2, max(crop_h, 8.0)
 
 
 def _random_background(backgrounds: list[np.ndarray], out_hw: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
