@@ -23,7 +23,9 @@ def boundary_tolerance(hw: tuple[int, int]) -> int:
     return max(1, math.ceil(0.008 * math.hypot(*hw)))
 
 
-def _boundary(mask: np.ndarray) -> np.ndarray:
+def boundary_pixels(mask: np.ndarray) -> np.ndarray:
+    """The mask's boundary: its pixels with a background pixel among their 8 neighbours (the frame's edge
+    is not a boundary)."""
     m = mask.astype(np.uint8)
     return (m - cv2.erode(m, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)).astype(bool)
 
@@ -31,7 +33,7 @@ def _boundary(mask: np.ndarray) -> np.ndarray:
 def boundary_f(pred: np.ndarray, gt: np.ndarray, tolerance: int | None = None) -> float:
     """Boundary F-measure of two boolean masks; 1.0 when neither has a boundary."""
     tol = boundary_tolerance(gt.shape) if tolerance is None else tolerance
-    bp, bg = _boundary(pred), _boundary(gt)
+    bp, bg = boundary_pixels(pred), boundary_pixels(gt)
     n_p, n_g = np.count_nonzero(bp), np.count_nonzero(bg)
     if n_p == 0 and n_g == 0:
         return 1.0
