@@ -1,7 +1,7 @@
 """Where a model's mask errors are, and what each kind costs in boundary F: the diagnosis behind a model change.
 
     python -m benchmarks.errors                                   # the bundled default and MediaPipe general
-    python -m benchmarks.errors --model new=runs/x/model.onnx     # add models (LABEL=PATH or PATH)
+    python -m benchmarks.errors --model new=runs/x/model.onnx     # add models (LABEL=PATH or PATH; .pt: exported)
     python -m benchmarks.errors --sets portrait --no-mediapipe
 
 Per model and dev set (edgeseg through the runtime: `edgeseg eval`'s path, CPU, zoom and refinement on;
@@ -31,7 +31,7 @@ from edgeseg.evaluate import image_mask_pairs
 from edgeseg.metrics import boundary_f, boundary_pixels, boundary_tolerance, iou
 from edgeseg.segmenter import Segmenter, SegmenterOptions
 
-from .quality import DEV_SETS, parse_models
+from .quality import DEV_SETS, add_model_option, parse_models, run_command
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -132,19 +132,22 @@ def markdown(result: dict) -> str:
 
 
 def main(argv=None) -> int:
+    return run_command(_run, argv)
+
+
+def _run(argv) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.errors", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", action="append", default=[],
-                   help="LABEL=PATH.onnx or PATH.onnx to score besides the default")
+    add_model_option(p)
     p.add_argument("--data", default="../shared/data", help="the data root (dev/ under it)")
     p.add_argument("--sets", default=",".join(DEV_SETS), help="dev sets to score, comma-separated")
     p.add_argument("--no-mediapipe", action="store_true", help="skip MediaPipe general")
-    p.add_argument("--work", default="runs/errors", help="where MediaPipe's masks are written")
+    p.add_argument("--work", default="runs/errors", help="where MediaPipe's masks and exported checkpoints are written")
     p.add_argument("--out", default=str(RESULTS / "errors"), help="output stem (.json and .md are added)")
     args = p.parse_args(argv)
     sets = {f"dev {s}": Path(args.data) / "dev" / s for s in args.sets.split(",") if s.strip()}
     t0 = time.perf_counter()
-    rows = {label: score_edgeseg(model, sets) for label, model in parse_models(args.model).items()}
+    rows = {label: score_edgeseg(model, sets) for label, model in parse_models(args.model, Path(args.work)).items()}
     if not args.no_mediapipe:
         rows["mediapipe general"] = score_mediapipe(sets, Path(args.work))
     cmd = shlex.join(argv if argv is not None else sys.argv[1:])

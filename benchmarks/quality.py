@@ -3,6 +3,7 @@ with MediaPipe Selfie Segmentation (general and landscape), person IoU and bound
 
     python -m benchmarks.quality                                  # the bundled default, all variants, MediaPipe
     python -m benchmarks.quality --model new=runs/x/model.onnx    # add other models (LABEL=PATH or PATH)
+    python -m benchmarks.quality --model ep3=runs/x/epoch3.pt --variants fp32 --no-mediapipe   # a checkpoint
     python -m benchmarks.quality --readme README.md               # also regenerate the README's quality table
     python -m benchmarks.quality --flip-average                   # add each model's fp32 with flip averaging
 
@@ -108,6 +109,8 @@ def markdown(result: dict) -> str:
     lines.append("Person IoU / boundary F (threshold 0.5; boundary tolerance ceil(0.008 × diagonal) px). Images per set: "
                  + ", ".join(f"{s} {result['images'][s]}" for s in sets) + ".")
     for label, gate in result.get("variant_gate", {}).items():
+        if not gate:                                    # fp32 alone: nothing to gate
+            continue
         lines.append(f"Largest person-IoU loss against fp32 over the dev sets, {label}: "
                      + ", ".join(f"{v} {d:+.2f} points" for v, d in gate.items()) + ".")
     lines.append(f"`{result['command']}`, {result['date']}.")
@@ -120,14 +123,58 @@ def label_path(spec: str) -> tuple[str, Path]:
     return label or Path(path).stem, Path(path)
 
 
-def parse_models(items: list[str]) -> dict[str, Path]:
-    return {"edgeseg default": DEFAULT_MODEL, **dict(map(label_path, items))}
+def parse_models(items: list[str], work: Path | None = None) -> dict[str, Path]:
+    """{label: model}: the bundled default, then each 'LABEL=PATH'. A training checkpoint (.pt) is exported to
+    fp32 ONNX under `work` first (`to_onnx`), so a run's epochs are scored as they are."""
+    models = {"edgeseg default": DEFAULT_MODEL, **dict(map(label_path, items))}
+    return {label: to_onnx(label, path, work or Path("runs/quality")) if path.suffix == ".pt" else path
+            for label, path in models.items()}
+
+
+def add_model_option(p: argparse.ArgumentParser) -> None:
+    """--model, repeatable: the models to score besides the bundled default (`parse_models` reads them)."""
+    p.add_argument("--model", action="append", default=[],
+                   help="LABEL=PATH or PATH (.onnx, or a training checkpoint .pt, exported to fp32 under --work) "
+                        "to score besides the default")
+
+
+def run_command(run, argv) -> int:
+    """run(argv)'s exit code; an EdgeSegError (a checkpoint that does not export, a missing folder) prints its
+    message and gives 2."""
+    from edgeseg.errors import EdgeSegError
+    try:
+        return run(argv)
+    except EdgeSegError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def to_onnx(label: str, checkpoint: Path, work: Path) -> Path:
+    """The checkpoint exported to fp32 ONNX (`python -m export`) at work/models/LABEL/model.onnx; an export
+    newer than the checkpoint is reused.
+
+    Raises:
+        ConfigError: the export failed (its log says why).
+    """
+    from edgeseg.errors import ConfigError
+    out = work / "models" / "".join(c if c.isalnum() or c in "-_." else "_" for c in label) / "model.onnx"
+    if out.exists() and out.stat().st_mtime >= checkpoint.stat().st_mtime:
+        return out
+    from export.__main__ import main as export_main
+    if export_main([str(checkpoint), "--out", str(out), "--precision", "fp32", "--no-latency"]) != 0:
+        raise ConfigError(f"exporting {checkpoint} failed (see the log above); check that it is a checkpoint "
+                          "written by `edgeseg train` and that the export extra is installed")
+    return out
 
 
 def main(argv=None) -> int:
+    return run_command(_run, argv)
+
+
+def _run(argv) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", action="append", default=[], help="LABEL=PATH.onnx or PATH.onnx to score besides the default")
+    add_model_option(p)
     p.add_argument("--variants", default="fp32,fp16,int8", help="variants of each model to score (those that exist)")
     p.add_argument("--data", default="../shared/data", help="the data root (people/, dev/)")
     p.add_argument("--val-fraction", type=float, default=0.1)
@@ -147,7 +194,7 @@ def main(argv=None) -> int:
     sets = all_sets(Path(args.data), Path(args.work), args.val_fraction)
     rows: dict[str, dict] = {}
     gates = {}
-    for label, model in parse_models(args.model).items():
+    for label, model in parse_models(args.model, Path(args.work)).items():
         for precision in [v.strip() for v in args.variants.split(",") if v.strip()]:
             if variant_path(model, precision).exists():
                 rows[f"{label} {precision}"] = score_edgeseg(model, precision, sets)

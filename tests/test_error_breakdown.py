@@ -81,3 +81,40 @@ def test_the_command_writes_json_and_markdown_for_each_model_and_set(tmp_path):
     row = result["rows"]["edgeseg default"]["dev tiny"]
     assert row["images"] == 2 and set(row["missed"]) == set(ZONES)
     assert "| edgeseg default | dev tiny |" in out.with_suffix(".md").read_text()
+
+
+def test_a_training_checkpoint_is_exported_once_and_scored_like_any_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from benchmarks.quality import parse_models
+    from edgeseg.train.model import build_model
+    from tests.conftest import TINY, save_tiny_checkpoint
+    torch.manual_seed(0)
+    ckpt = save_tiny_checkpoint(build_model(TINY), tmp_path / "epoch3.pt")
+    models = parse_models([f"ep 3={ckpt}"], tmp_path / "work")
+    onnx_path = models["ep 3"]
+    assert onnx_path == tmp_path / "work" / "models" / "ep_3" / "model.onnx" and onnx_path.exists()
+    assert models["edgeseg default"].suffix == ".onnx"
+    written = onnx_path.stat().st_mtime_ns
+    assert parse_models([f"ep 3={ckpt}"], tmp_path / "work")["ep 3"].stat().st_mtime_ns == written   # reused
+    gt = _person()[:64, :96]
+    folder = tmp_path / "dev" / "tiny"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    cv2.imwrite(str(folder / "images" / "a.jpg"), np.full((64, 96, 3), 90, np.uint8))
+    cv2.imwrite(str(folder / "masks" / "a.png"), (gt * 255).astype(np.uint8))
+    out = tmp_path / "errors"
+    assert main(["--data", str(tmp_path), "--sets", "tiny", "--no-mediapipe", "--work", str(tmp_path / "work"),
+                 "--model", f"ep 3={ckpt}", "--out", str(out)]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["rows"]["ep 3"]["dev tiny"]["images"] == 1
+
+
+def test_a_file_that_is_no_checkpoint_gives_an_error_that_says_so(tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a checkpoint")
+    assert main(["--sets", "portrait", "--no-mediapipe", "--work", str(tmp_path), "--model", f"x={bad}",
+                 "--out", str(tmp_path / "errors")]) == 2
+    assert "is a checkpoint written by `edgeseg train`" in capsys.readouterr().err
+    assert not (tmp_path / "errors.json").exists()
