@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgeseg.evaluate import image_mask_pairs
+from edgeseg.evaluate import image_mask_pairs, read_pair
 from edgeseg.metrics import boundary_f, boundary_pixels, boundary_tolerance, iou
 from edgeseg.segmenter import Segmenter, SegmenterOptions
 
@@ -84,12 +84,9 @@ def mean_breakdown(rows: list[dict]) -> dict:
 
 
 def _pairs(folder: Path) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    out = []
-    for img_path, mask_path in image_mask_pairs(folder / "images", folder / "masks"):
-        img, gt = cv2.imread(str(img_path)), cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
-        if img is not None and gt is not None and gt.shape == img.shape[:2]:
-            out.append((img, gt > 127, img_path.stem))
-    return out
+    """(image, boolean mask, stem) of each readable pair in folder (images/, masks/), read as `edgeseg eval` does."""
+    pairs = ((read_pair(i, m), i.stem) for i, m in image_mask_pairs(folder / "images", folder / "masks"))
+    return [(*pair, stem) for pair, stem in pairs if pair is not None]
 
 
 def score_edgeseg(model: Path, sets: dict[str, Path]) -> dict[str, dict]:
